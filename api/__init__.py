@@ -1,0 +1,1 @@
+"""The HTTP face: the FastAPI app factory, thin routers, the SSE adapter, the CLI."""

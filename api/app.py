@@ -1,0 +1,36 @@
+"""The FastAPI app factory: no work at import time; everything hangs off `create_app(settings)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import health
+from api.state import AppState
+from tutor.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = AppState.create(settings)
+        app.state.tutor = state
+        try:
+            yield
+        finally:
+            await state.close()
+
+    app = FastAPI(
+        title="AI Tutor",
+        version="0.1.0",
+        description="Courses from PDFs; a grounded, cited, streaming tutor chat.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,102 @@
+"""The `tutor` command: run the service (`up`, `api`, `worker`) and manage the database (`db ...`)."""
+
+from __future__ import annotations
+
+import typer
+
+from tutor.settings import Settings
+
+app = typer.Typer(help="AI Tutor: courses from PDFs, a grounded streaming tutor chat.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations (the configured database, or the embedded one).")
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def up() -> None:
+    """Start everything on this machine: embedded PostgreSQL and Redis (unless configured), migrations,
+    the API and a worker. Ctrl-C stops it all."""
+    from api.supervisor import run_up
+
+    raise typer.Exit(run_up(_settings()))
+
+
+@app.command()
+def api(
+    host: str | None = typer.Option(None, help="Default: TUTOR_HOST"),
+    port: int | None = typer.Option(None, help="Default: TUTOR_PORT"),
+) -> None:
+    """Run the API server (needs TUTOR_DATABASE_URL and TUTOR_REDIS_URL)."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=settings.api_workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def worker(concurrency: int | None = typer.Option(None, help="Default: TUTOR_WORKER_CONCURRENCY")) -> None:
+    """Run a Celery worker for ingestion jobs (needs TUTOR_DATABASE_URL and TUTOR_REDIS_URL)."""
+    from ingestion.worker import app as celery_app
+
+    settings = _settings()
+    celery_app.worker_main(
+        [
+            "worker",
+            "--queues", settings.celery_queue,
+            "--concurrency", str(concurrency or settings.worker_concurrency),
+            "--loglevel", settings.log_level.upper(),
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )  # fmt: skip
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Upgrade the schema to REVISION (default: head)."""
+    from api.supervisor import database_url
+    from db import migrate
+
+    with database_url(_settings()) as url:
+        migrate.upgrade(url, revision)
+        typer.echo(f"database at {migrate.current(url) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="Target revision, or 'base' for an empty schema")) -> None:
+    """Downgrade the schema to REVISION."""
+    from api.supervisor import database_url
+    from db import migrate
+
+    with database_url(_settings()) as url:
+        migrate.downgrade(url, revision)
+        typer.echo(f"database at {migrate.current(url) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from api.supervisor import database_url
+    from db import migrate
+
+    with database_url(_settings()) as url:
+        typer.echo(migrate.current(url) or "base")
+
+
+def main() -> None:
+    app(prog_name="tutor")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Process-wide resources of one app instance: engine, sessions, Celery, Redis, vector store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.engine import create_engine, session_factory
+from ingestion.celery_app import create_celery
+from tutor.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    celery: Celery
+    _vector_store: Any = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, settings: Settings) -> AppState:
+        if not settings.database_url:
+            raise RuntimeError("TUTOR_DATABASE_URL is not set (`tutor up` sets it for its embedded PostgreSQL)")
+        if not settings.redis_url:
+            raise RuntimeError("TUTOR_REDIS_URL is not set (`tutor up` sets it for its embedded Redis)")
+        engine = create_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            redis=Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
+            celery=create_celery(settings),
+        )
+
+    def vector_store(self) -> Any:
+        """Opened on first use: Chroma's client is heavy to import and most requests never need it."""
+        if self._vector_store is None:
+            from tutor.vectorstore import open_vector_store
+
+            self._vector_store = open_vector_store(self.settings)
+        return self._vector_store
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,285 @@
+"""SQLAlchemy 2 models of the eleven tables in shared/seed-schema.md; migration 0001 is their DDL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The seed's columns are TIMESTAMP (without time zone) DEFAULT NOW(); values are UTC.
+Timestamp = DateTime(timezone=False)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("idx_users_user_id", "user_id"),
+        Index("idx_users_email", "email"),
+        Index("idx_users_role", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    email: Mapped[str | None] = mapped_column(String(255), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(50), server_default=text("'student'"))
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    last_login: Mapped[datetime | None] = mapped_column(Timestamp)
+    is_active: Mapped[bool | None] = mapped_column(Boolean, server_default=text("true"))
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    __table_args__ = (
+        Index("idx_courses_course_id", "course_id"),
+        Index("idx_courses_created_by", "created_by"),
+        Index("idx_courses_status", "status"),
+        Index("idx_courses_created_at", text("created_at DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_created_by", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    status: Mapped[str | None] = mapped_column(String(50), server_default=text("'active'"))
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+
+
+class Module(Base):
+    __tablename__ = "modules"
+    __table_args__ = (
+        UniqueConstraint("course_id", "week", name="unique_course_week"),
+        Index("idx_modules_course_id", "course_id"),
+        Index("idx_modules_week", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_module_course", ondelete="CASCADE"), nullable=False
+    )
+    week: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    learning_objectives: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    order_index: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+    __table_args__ = (
+        Index("idx_topics_module_id", "module_id"),
+        Index("idx_topics_order", "order_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("modules.id", name="fk_topic_module", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    order_index: Mapped[int | None] = mapped_column(Integer)
+    estimated_time: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Quiz(Base):
+    __tablename__ = "quizzes"
+    __table_args__ = (
+        Index("idx_quizzes_quiz_id", "quiz_id"),
+        Index("idx_quizzes_course_id", "course_id"),
+        Index("idx_quizzes_module_id", "module_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_quiz_course", ondelete="CASCADE"), nullable=False
+    )
+    module_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("modules.id", name="fk_quiz_module", ondelete="SET NULL")
+    )
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    quiz_type: Mapped[str | None] = mapped_column(String(50), server_default=text("'module'"))
+    passing_score: Mapped[int | None] = mapped_column(Integer, server_default=text("70"))
+    time_limit: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+
+
+class QuizQuestion(Base):
+    __tablename__ = "quiz_questions"
+    __table_args__ = (
+        UniqueConstraint("quiz_id", "question_number", name="unique_quiz_question"),
+        Index("idx_quiz_questions_quiz_id", "quiz_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("quizzes.quiz_id", name="fk_question_quiz", ondelete="CASCADE"), nullable=False
+    )
+    question_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    question_text: Mapped[str] = mapped_column(Text, nullable=False)
+    options: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False)
+    correct_answer: Mapped[str] = mapped_column(CHAR(1), nullable=False)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    difficulty: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+
+
+class QuizResponse(Base):
+    __tablename__ = "quiz_responses"
+    __table_args__ = (
+        Index("idx_quiz_responses_quiz_id", "quiz_id"),
+        Index("idx_quiz_responses_user_id", "user_id"),
+        Index("idx_quiz_responses_submitted_at", text("submitted_at DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("quizzes.quiz_id", name="fk_response_quiz", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_response_user", ondelete="CASCADE"), nullable=False
+    )
+    answers: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False)
+    score: Mapped[int | None] = mapped_column(Integer)
+    total_questions: Mapped[int | None] = mapped_column(Integer)
+    correct_answers: Mapped[int | None] = mapped_column(Integer)
+    submitted_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    time_taken: Mapped[int | None] = mapped_column(Integer)
+
+
+class Job(Base):
+    __tablename__ = "job_queue"
+    __table_args__ = (
+        Index("idx_job_queue_job_id", "job_id"),
+        Index("idx_job_queue_task_id", "task_id"),
+        Index("idx_job_queue_status", "status"),
+        Index("idx_job_queue_created_by", "created_by"),
+        Index("idx_job_queue_created_at", text("created_at DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    task_id: Mapped[str | None] = mapped_column(String(100))
+    job_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    status: Mapped[str | None] = mapped_column(String(50), server_default=text("'pending'"))
+    progress: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_job_user", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class SourceFile(Base):
+    __tablename__ = "source_files"
+    __table_args__ = (
+        Index("idx_source_files_file_id", "file_id"),
+        Index("idx_source_files_course_id", "course_id"),
+        Index("idx_source_files_uploaded_by", "uploaded_by"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_file_course", ondelete="CASCADE"), nullable=False
+    )
+    filename: Mapped[str] = mapped_column(String(500), nullable=False)
+    file_path: Mapped[str | None] = mapped_column(String(1000))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    file_type: Mapped[str | None] = mapped_column(String(50))
+    upload_date: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    uploaded_by: Mapped[str | None] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_file_user", ondelete="SET NULL")
+    )
+    checksum: Mapped[str | None] = mapped_column(String(64))
+
+
+class UserProgress(Base):
+    __tablename__ = "user_progress"
+    __table_args__ = (
+        # NULLS NOT DISTINCT: the seed's intent (one row per user-course-module-topic) must hold for the
+        # course-level row too, where module_id and topic_id are NULL.
+        UniqueConstraint(
+            "user_id",
+            "course_id",
+            "module_id",
+            "topic_id",
+            name="unique_user_progress",
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("idx_user_progress_user_id", "user_id"),
+        Index("idx_user_progress_course_id", "course_id"),
+        Index("idx_user_progress_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_progress_user", ondelete="CASCADE"), nullable=False
+    )
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_progress_course", ondelete="CASCADE"), nullable=False
+    )
+    module_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("modules.id", name="fk_progress_module", ondelete="CASCADE")
+    )
+    topic_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("topics.id", name="fk_progress_topic", ondelete="CASCADE")
+    )
+    status: Mapped[str | None] = mapped_column(String(50), server_default=text("'not_started'"))
+    progress_percentage: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
+    last_accessed: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    completion_date: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_history"
+    __table_args__ = (
+        Index("idx_chat_history_user_id", "user_id"),
+        Index("idx_chat_history_session_id", "session_id"),
+        Index("idx_chat_history_timestamp", text("timestamp DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_chat_user", ondelete="CASCADE"), nullable=False
+    )
+    course_id: Mapped[int | None] = mapped_column(Integer)
+    session_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    message_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    timestamp: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)

@@ -1,0 +1,167 @@
+"""Shared fixtures: real PostgreSQL, Redis and Chroma; the configured ones or embedded ones."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db import migrate
+from db.embedded import EmbeddedPostgres
+from db.engine import create_database, create_engine, drop_database, session_factory, with_database
+from ingestion.embedded_redis import EmbeddedRedis
+from tutor.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TABLES = (
+    "chat_history, user_progress, source_files, job_queue, quiz_responses, quiz_questions, quizzes, "
+    "topics, modules, courses, users"
+)
+
+
+def poll(predicate, *, timeout: float, interval: float = 0.05, message: str = "condition"):  # type: ignore[no-untyped-def]
+    """Wait for work by polling with a deadline, never by sleeping a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tutor")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_root: Path) -> Iterator[str]:
+    """A PostgreSQL server URL (its `postgres` database): TUTOR_TEST_DATABASE_URL, else embedded."""
+    configured = os.environ.get("TUTOR_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedPostgres(tmp_root / "pg")
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh database for this test session, migrated to head, dropped afterwards."""
+    name = f"tutor_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_database(pg_server_url, name))
+    url = with_database(pg_server_url, name)
+    migrate.upgrade(url)
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(pg_server_url, name))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_root: Path) -> Iterator[str]:
+    configured = os.environ.get("TUTOR_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedRedis(tmp_root / "redis")
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, tmp_root: Path) -> Settings:
+    # A queue of its own, so a shared Redis never hands our jobs to another run's worker.
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_root / "data",
+        chroma_path=tmp_root / "chroma",
+        llm_provider="extractive",
+        celery_queue=f"test-{uuid.uuid4().hex[:8]}",
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUTOR_")}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"TUTOR_{name.upper()}"] = str(value)
+    return env
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """A clean slate: every table emptied after the test."""
+    yield engine
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    from api.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tutor.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(app_client: httpx.AsyncClient, db: AsyncEngine) -> httpx.AsyncClient:
+    return app_client
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, tmp_root: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on this session's queue."""
+    log = (tmp_root / "worker.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker"],
+        env=settings_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()

@@ -1,0 +1,1 @@
+"""The tutoring domain: settings, providers, retrieval, the turn engine, grading and progress."""
