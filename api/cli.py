@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from tutor.settings import Settings
@@ -60,6 +62,45 @@ def worker(concurrency: int | None = typer.Option(None, help="Default: TUTOR_WOR
             "--without-mingle",
         ]
     )  # fmt: skip
+
+
+@app.command()
+def ingest(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="PDF files"),
+    title: str | None = typer.Option(None, help="Title of a new course"),
+    description: str | None = typer.Option(None),
+    course_id: int | None = typer.Option(None, help="Add the files to this course instead"),
+    api_url: str | None = typer.Option(None, "--api", help="Default: http://TUTOR_HOST:TUTOR_PORT"),
+    token: str | None = typer.Option(None, envvar="TUTOR_TOKEN", help="Bearer token; default a local teacher's"),
+    timeout: float = typer.Option(3600, help="Seconds to wait for the job"),
+) -> None:
+    """Upload PDFs to the running service and follow the ingestion job with a progress bar."""
+    from api.ingest_client import run_ingest
+
+    settings = _settings()
+    if token is None:
+        from tutor.identity import mint_token
+
+        token = mint_token(settings, "teacher", "teacher", ttl_s=int(timeout) + 600)
+    code = run_ingest(
+        api_url or f"http://{settings.host}:{settings.port}", token, files, title=title, description=description,
+        course_id=course_id, timeout=timeout,
+    )  # fmt: skip
+    raise typer.Exit(code)
+
+
+@app.command()
+def token(
+    user: str = typer.Option(..., "--user", help="The user id (the token's `sub`)"),
+    role: str = typer.Option("student", help="student, teacher or admin"),
+    days: float = typer.Option(7, help="Days until it expires"),
+) -> None:
+    """Mint a bearer token signed with the local secret (development and the embedded default)."""
+    from tutor.identity import ROLES, mint_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    typer.echo(mint_token(_settings(), user, role, ttl_s=int(days * 86400)))  # type: ignore[arg-type]
 
 
 @db_app.command("upgrade")

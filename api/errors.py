@@ -30,7 +30,9 @@ def _code_for(status: int) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TutorError)
     async def tutor_error(_: Request, exc: TutorError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.engine import create_engine, session_factory
 from ingestion.celery_app import create_celery
+from tutor.identity import TokenVerifier
 from tutor.settings import Settings
 
 
@@ -21,6 +22,7 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     celery: Celery
+    verifier: TokenVerifier
     _vector_store: Any = field(default=None, repr=False)
 
     @classmethod
@@ -36,6 +38,7 @@ class AppState:
             sessions=session_factory(engine),
             redis=Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
             celery=create_celery(settings),
+            verifier=TokenVerifier(settings),
         )
 
     def vector_store(self) -> Any:

@@ -148,6 +148,11 @@ def run_up(settings: Settings) -> int:
         stack.wait_ready()
         base = f"http://{settings.host}:{settings.port}"
         _say(f"Ready in {time.monotonic() - started:.1f} s: {base}  (API docs: {base}/docs)")
+        if not settings.jwt_jwks_url:
+            from tutor.identity import mint_token
+
+            _say(f"  teacher token: {mint_token(settings, 'teacher', 'teacher')}")
+            _say(f"  student token: {mint_token(settings, 'student', 'student')}")
         _say("Press Ctrl-C to stop.")
         while not stopping:
             for name, proc in stack.children.items():

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CHAR,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -60,7 +61,9 @@ class Course(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    course_id: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
+    course_id: Mapped[int] = mapped_column(
+        Integer, unique=True, nullable=False, server_default=text("nextval('courses_course_id_seq'::regclass)")
+    )
     title: Mapped[str] = mapped_column(String(500), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(
@@ -202,6 +205,7 @@ class Job(Base):
     created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(Timestamp)
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # 0002: the job's request
 
 
 class SourceFile(Base):
@@ -283,3 +287,43 @@ class ChatMessage(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     timestamp: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+
+
+class QuizAttempt(Base):
+    """Not in the seed (0003): a conversational quiz in progress, kept in PostgreSQL to survive restarts."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'paused', 'finished', 'abandoned')", name="ck_attempt_status"),
+        Index(
+            "uq_quiz_attempts_open_session",
+            "session_id",
+            unique=True,
+            postgresql_where=text("status IN ('running', 'paused')"),
+        ),
+        Index("idx_quiz_attempts_user_id", "user_id"),
+        Index("idx_quiz_attempts_quiz_id", "quiz_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    session_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_attempt_user", ondelete="CASCADE"), nullable=False
+    )
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_attempt_course", ondelete="CASCADE"), nullable=False
+    )
+    quiz_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("quizzes.quiz_id", name="fk_attempt_quiz", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default=text("'running'"))
+    position: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    question_numbers: Mapped[list[int]] = mapped_column(JSONB, nullable=False)
+    answers: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    started_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+    deadline: Mapped[datetime | None] = mapped_column(Timestamp)
+    response_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("quiz_responses.id", name="fk_attempt_response", ondelete="SET NULL")
+    )

@@ -23,8 +23,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
         accept_content=["json"],
         result_expires=3600,
         broker_connection_retry_on_startup=True,
-        # Redelivery after an unacked message's visibility timeout; ingestion of big PDFs can take minutes.
-        broker_transport_options={"visibility_timeout": 3600},
+        # Redelivery after an unacked message's visibility timeout; it must outlast the longest job, since a
+        # message still running past it is delivered again (the job's row lock keeps that harmless).
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
         worker_hijack_root_logger=False,
     )
     return app

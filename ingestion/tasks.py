@@ -1,11 +1,51 @@
-"""Celery tasks: thin shells around domain functions."""
+"""Celery tasks: thin shells that open what the work needs and call the domain function."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import asyncio
+from typing import Any
+
+from celery import Task, shared_task
+
+from db.engine import create_engine, session_factory
+from ingestion.pipeline import Ingestor
+from ingestion.storage import open_storage
+from tutor.settings import get_settings
+
+_process: dict[str, Any] = {}
+
+
+def _shared_resources() -> dict[str, Any]:
+    """The embedding model and the vector store client are loaded once per worker process."""
+    if not _process:
+        from tutor.embeddings import get_embedder
+        from tutor.vectorstore import open_vector_store
+
+        settings = get_settings()
+        _process.update(settings=settings, embedder=get_embedder(settings), store=open_vector_store(settings))
+    return _process
 
 
 @shared_task(name="tutor.ping")
 def ping(payload: str) -> str:
-    """Proves the API → broker → worker → result round trip (used by readiness checks and tests)."""
+    """Proves the API → broker → worker → result round trip."""
     return f"pong:{payload}"
+
+
+@shared_task(name="tutor.ingest", bind=True)
+def ingest(self: Task, job_id: str) -> None:
+    """Build the course of one upload job. Idempotent: a redelivered job redoes only unfinished work."""
+    res = _shared_resources()
+
+    async def run() -> None:
+        engine = create_engine(res["settings"].database_url, pool_size=2)
+        try:
+            ingestor = Ingestor(
+                settings=res["settings"], sessions=session_factory(engine), storage=open_storage(res["settings"]),
+                store=res["store"], embedder=res["embedder"],
+            )  # fmt: skip
+            await ingestor.run(job_id, self.request.id)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

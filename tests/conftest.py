@@ -99,7 +99,19 @@ def settings(database_url: str, redis_url: str, tmp_root: Path) -> Settings:
         chroma_path=tmp_root / "chroma",
         llm_provider="extractive",
         celery_queue=f"test-{uuid.uuid4().hex[:8]}",
+        jwt_secret=f"test-secret-{uuid.uuid4().hex}",
     )
+
+
+@pytest.fixture(scope="session")
+def auth(settings: Settings):  # type: ignore[no-untyped-def]
+    """`auth("alice", "teacher")` → headers with a bearer token for that user."""
+    from tutor.identity import mint_token
+
+    def headers(user_id: str, role: str = "student") -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(settings, user_id, role)}"}  # type: ignore[arg-type]
+
+    return headers
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     api_workers: int = 1
     worker_concurrency: int = Field(default=1, description="Celery worker processes")
     celery_queue: str = "tutor"
+    broker_visibility_timeout_s: int = Field(
+        default=3600, description="an unacknowledged job (its worker died) is redelivered after this long"
+    )
     log_level: str = "info"
 
     llm_provider: LLMProvider | None = Field(
@@ -44,10 +47,24 @@ class Settings(BaseSettings):
     embedding_provider: EmbeddingProvider = "local"
     embedding_model: str | None = Field(default=None, description="default all-MiniLM-L6-v2 (local)")
 
-    jwt_secret: str | None = Field(default=None, description="HS256 secret; default a generated local one")
+    jwt_secret: str | None = Field(default=None, description="HS256 secret; default one generated in DATA_DIR")
+    jwt_jwks_url: str | None = Field(default=None, description="JWKS of the identity provider (RS256)")
+    jwt_issuer: str | None = Field(default=None, description="required `iss` claim, when set")
+    jwt_audience: str | None = Field(default=None, description="required `aud` claim, when set")
+    jwt_leeway_s: int = Field(default=30, description="clock skew allowed on exp/nbf/iat")
+    jwt_role_claim: str = "role"
 
-    max_upload_mb: int = 100
-    max_pages: int = 2000
+    max_upload_mb: int = Field(default=100, description="largest accepted PDF, in MB")
+    max_pages: int = Field(default=2000, description="most pages accepted in one PDF")
+    max_files_per_upload: int = 20
+
+    rate_limit_chat_per_minute: int = Field(default=30, description="chat turns per user per minute")
+    rate_limit_uploads_per_hour: int = Field(default=30, description="uploads per user per hour")
+
+    storage_backend: Literal["local", "s3"] = Field(default="local", description="where uploaded files live")
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores (MinIO, R2, ...)")
+    s3_prefix: str = "tutor/"
 
     @cached_property
     def resolved_chroma_path(self) -> Path:
@@ -56,6 +73,20 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+
+def local_jwt_secret(settings: Settings) -> str:
+    """The configured secret, or one generated once under the data dir and shared by local processes."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    import secrets
+
+    path = settings.data_dir / "jwt_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def get_settings() -> Settings:

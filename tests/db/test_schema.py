@@ -47,7 +47,7 @@ async def _apply_seed(url: str) -> None:
 
 def test_migration_reproduces_the_seed_ddl(scratch_database) -> None:  # type: ignore[no-untyped-def]
     ours, seed = scratch_database(), scratch_database()
-    migrate.upgrade(ours)
+    migrate.upgrade(ours, "0001")
     asyncio.run(_apply_seed(seed))
     got, want = asyncio.run(snapshot(ours)), asyncio.run(snapshot(seed))
 
@@ -88,6 +88,13 @@ async def test_models_agree_with_the_migrations(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         problems = await conn.run_sync(diff)
     assert problems == []
+
+
+async def test_new_courses_get_sequential_public_ids(db: AsyncEngine) -> None:
+    async with db.begin() as conn:
+        first = await conn.scalar(text("INSERT INTO courses (title) VALUES ('a') RETURNING course_id"))
+        second = await conn.scalar(text("INSERT INTO courses (title) VALUES ('b') RETURNING course_id"))
+    assert second == first + 1
 
 
 async def _seed_course(conn) -> None:  # type: ignore[no-untyped-def]

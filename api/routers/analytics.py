@@ -1,0 +1,29 @@
+"""Analytics: a student's progress in a course (their own, or any student's for the course's teacher)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import current_user
+from api.deps import get_session
+from tutor.analytics import CourseProgress, course_progress
+from tutor.courses import can_manage, visible_course
+from tutor.errors import NotFoundError
+from tutor.identity import Principal
+
+router = APIRouter(tags=["analytics"])
+
+
+@router.get("/api/analytics/progress", response_model=CourseProgress, summary="Progress of a student in a course")
+async def progress(
+    course_id: int = Query(...),
+    user_id: str | None = Query(None, description="default: yourself; another student only for the teacher"),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> CourseProgress:
+    course = await visible_course(session, user, course_id)
+    target = user_id or user.user_id
+    if target != user.user_id and not can_manage(user, course):
+        raise NotFoundError("user_not_found", f"no student {target} in this course")
+    return await course_progress(session, course_id, target)

@@ -1,0 +1,73 @@
+"""Where uploaded files live: a directory under the data dir, or an S3-compatible bucket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from tutor.settings import Settings
+
+
+class FileStorage(Protocol):
+    def put(self, key: str, data: bytes) -> str:
+        """Store `data` under `key`; return the location recorded in source_files.file_path."""
+
+    def get(self, location: str) -> bytes: ...
+
+    def delete(self, location: str) -> None: ...
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def _path(self, location: str) -> Path:
+        path = (self.root / location).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"location outside the storage root: {location}")
+        return path
+
+    def put(self, key: str, data: bytes) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # atomic: a reader never sees half a file
+        return key
+
+    def get(self, location: str) -> bytes:
+        return self._path(location).read_bytes()
+
+    def delete(self, location: str) -> None:
+        self._path(location).unlink(missing_ok=True)
+
+
+class S3Storage:
+    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None) -> None:
+        import boto3  # optional: only S3 deployments need it
+
+        self.bucket, self.prefix = bucket, prefix
+        self._client: Any = boto3.client("s3", endpoint_url=endpoint_url)
+
+    def put(self, key: str, data: bytes) -> str:
+        location = f"{self.prefix}{key}"
+        self._client.put_object(Bucket=self.bucket, Key=location, Body=data, ContentType="application/pdf")
+        return f"s3://{self.bucket}/{location}"
+
+    def _key(self, location: str) -> str:
+        return location.removeprefix(f"s3://{self.bucket}/")
+
+    def get(self, location: str) -> bytes:
+        body: bytes = self._client.get_object(Bucket=self.bucket, Key=self._key(location))["Body"].read()
+        return body
+
+    def delete(self, location: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self._key(location))
+
+
+def open_storage(settings: Settings) -> FileStorage:
+    if settings.storage_backend == "s3":
+        if not settings.s3_bucket:
+            raise RuntimeError("TUTOR_STORAGE_BACKEND=s3 needs TUTOR_S3_BUCKET")
+        return S3Storage(settings.s3_bucket, settings.s3_prefix, settings.s3_endpoint_url)
+    return LocalStorage(settings.files_dir)

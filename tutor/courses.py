@@ -1,0 +1,161 @@
+"""Course content as people see it: who may see which course, and the full course in order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
+from tutor.errors import NotFoundError
+from tutor.identity import Principal
+
+
+def can_manage(user: Principal, course: Course) -> bool:
+    return user.is_admin or (user.role == "teacher" and course.created_by == user.user_id)
+
+
+def can_view(user: Principal, course: Course) -> bool:
+    return can_manage(user, course) or course.status == "active"
+
+
+async def visible_course(session: AsyncSession, user: Principal, course_id: int, *, manage: bool = False) -> Course:
+    """The course if this user may see (or manage) it; otherwise 404, so ids cannot be probed."""
+    course = (await session.execute(select(Course).where(Course.course_id == course_id))).scalar_one_or_none()
+    if course is None or not (can_manage(user, course) if manage else can_view(user, course)):
+        raise NotFoundError("course_not_found", f"no course {course_id}")
+    return course
+
+
+@dataclass
+class QuestionView:
+    question_number: int
+    question_text: str
+    options: dict[str, str]
+    difficulty: str | None
+    correct_answer: str | None = None
+    explanation: str | None = None
+
+
+@dataclass
+class QuizView:
+    quiz_id: str
+    title: str
+    description: str | None
+    quiz_type: str | None
+    passing_score: int | None
+    time_limit: int | None
+    module_id: int | None
+    questions: list[QuestionView] = field(default_factory=list)
+
+
+@dataclass
+class TopicView:
+    id: int
+    title: str
+    content: str
+    order_index: int | None
+    estimated_time: int | None
+
+
+@dataclass
+class ModuleView:
+    id: int
+    week: int
+    title: str
+    description: str | None
+    learning_objectives: list[str]
+    order_index: int | None
+    topics: list[TopicView] = field(default_factory=list)
+    quizzes: list[QuizView] = field(default_factory=list)
+
+
+@dataclass
+class FileView:
+    file_id: str
+    filename: str
+    file_size: int | None
+    checksum: str | None
+    upload_date: datetime | None
+
+
+@dataclass
+class CourseView:
+    course_id: int
+    title: str
+    description: str | None
+    status: str | None
+    created_by: str | None
+    created_at: datetime | None
+    modules: list[ModuleView]
+    course_quizzes: list[QuizView]
+    files: list[FileView]
+    metadata: dict[str, Any] | None = None
+
+
+async def full_course(session: AsyncSession, course: Course, *, with_answers: bool) -> CourseView:
+    """The seed's "full course" query: modules by week, topics in order, quizzes with their questions."""
+    cid = course.course_id
+    modules = (await session.execute(select(Module).where(Module.course_id == cid).order_by(Module.week))).scalars().all()
+    topics = (
+        await session.execute(
+            select(Topic).join(Module, Topic.module_id == Module.id).where(Module.course_id == cid)
+            .order_by(Topic.module_id, Topic.order_index, Topic.id)
+        )
+    ).scalars().all()  # fmt: skip
+    quizzes = (await session.execute(select(Quiz).where(Quiz.course_id == cid).order_by(Quiz.id))).scalars().all()
+    questions = (
+        await session.execute(
+            select(QuizQuestion).join(Quiz, QuizQuestion.quiz_id == Quiz.quiz_id).where(Quiz.course_id == cid)
+            .order_by(QuizQuestion.quiz_id, QuizQuestion.question_number)
+        )
+    ).scalars().all()  # fmt: skip
+    files = (
+        await session.execute(select(SourceFile).where(SourceFile.course_id == cid).order_by(SourceFile.id))
+    ).scalars().all()
+
+    by_quiz: dict[str, list[QuestionView]] = defaultdict(list)
+    for q in questions:
+        by_quiz[q.quiz_id].append(
+            QuestionView(
+                q.question_number, q.question_text, q.options, q.difficulty,
+                q.correct_answer if with_answers else None, q.explanation if with_answers else None,
+            )
+        )  # fmt: skip
+    module_views = {
+        m.id: ModuleView(m.id, m.week, m.title, m.description, list(m.learning_objectives or []), m.order_index)
+        for m in modules
+    }
+    for t in topics:
+        module_views[t.module_id].topics.append(TopicView(t.id, t.title, t.content, t.order_index, t.estimated_time))
+    course_quizzes: list[QuizView] = []
+    for z in quizzes:
+        view = QuizView(z.quiz_id, z.title, z.description, z.quiz_type, z.passing_score, z.time_limit, z.module_id,
+                        by_quiz[z.quiz_id])  # fmt: skip
+        if z.module_id in module_views:
+            module_views[z.module_id].quizzes.append(view)
+        else:
+            course_quizzes.append(view)
+    return CourseView(
+        course_id=cid, title=course.title, description=course.description, status=course.status,
+        created_by=course.created_by, created_at=course.created_at, modules=list(module_views.values()),
+        course_quizzes=course_quizzes,
+        files=[FileView(f.file_id, f.filename, f.file_size, f.checksum, f.upload_date) for f in files],
+        metadata=course.metadata_,
+    )  # fmt: skip
+
+
+async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Course]:
+    """A teacher's own courses, newest first; students see active courses."""
+    query = select(Course).order_by(Course.created_at.desc(), Course.course_id.desc()).limit(limit)
+    if user.is_admin:
+        pass
+    elif user.role == "teacher":
+        query = query.where(Course.created_by == user.user_id)
+    else:
+        query = query.where(Course.status == "active")
+    return list((await session.execute(query)).scalars().all())

@@ -1,0 +1,1 @@
+"""Quizzes: reading a student's answer, attempts kept in PostgreSQL, grading, and learning progress."""
