@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import analytics, courses, health, jobs, quizzes, uploads, users
+from api.routers import analytics, courses, files, health, jobs, quizzes, uploads, users
 from api.state import AppState
 from tutor.settings import Settings, get_settings
 
@@ -32,6 +32,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health.router, uploads.router, jobs.router, courses.router, users.router, quizzes.router, analytics.router):
+    routers = (
+        health.router,
+        uploads.router,
+        jobs.router,
+        courses.router,
+        files.router,
+        quizzes.router,
+        analytics.router,
+        users.router,
+    )
+    for router in routers:
         app.include_router(router)
     return app

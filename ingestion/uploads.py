@@ -114,6 +114,7 @@ async def accept_upload(
             )
         ).all()
     }
+    assert course_id is not None
     job_id, task_id = f"job_{uuid.uuid4().hex}", str(uuid.uuid4())
     receipt = UploadReceipt(job_id=job_id, task_id=task_id, course_id=course_id, created_course=created)
     for upload, pages, checksum in checked:

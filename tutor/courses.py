@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
-from tutor.errors import NotFoundError
+from tutor.errors import NotFoundError, TutorError
 from tutor.identity import Principal
 
 
@@ -159,3 +159,56 @@ async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 5
     else:
         query = query.where(Course.status == "active")
     return list((await session.execute(query)).scalars().all())
+
+
+async def create_course(session: AsyncSession, user: Principal, *, title: str, description: str | None, status: str) -> Course:
+    course = Course(title=title, description=description, status=status, created_by=user.user_id)
+    session.add(course)
+    await session.flush()
+    return course
+
+
+async def reorder_modules(session: AsyncSession, course: Course, order: list[int]) -> None:
+    """`order` lists every module id of the course; weeks become 1..n in that order."""
+    modules = {m.id: m for m in (await session.execute(select(Module).where(Module.course_id == course.course_id))).scalars()}
+    if sorted(order) != sorted(modules) or len(set(order)) != len(order):
+        raise TutorError("invalid_order", f"order must list each of the module ids {sorted(modules)} once", status=422)
+    # Through negative weeks first, so unique_course_week holds at every step.
+    for week, module_id in enumerate(order, 1):
+        modules[module_id].week = -week
+    await session.flush()
+    for week, module_id in enumerate(order, 1):
+        modules[module_id].week = week
+        modules[module_id].order_index = week
+    await session.flush()
+
+
+async def managed_module(session: AsyncSession, user: Principal, module_id: int) -> Module:
+    module = (await session.execute(select(Module).where(Module.id == module_id))).scalar_one_or_none()
+    if module is None:
+        raise NotFoundError("module_not_found", f"no module {module_id}")
+    try:
+        await visible_course(session, user, module.course_id, manage=True)
+    except NotFoundError:
+        raise NotFoundError("module_not_found", f"no module {module_id}") from None
+    return module
+
+
+async def managed_topic(session: AsyncSession, user: Principal, topic_id: int) -> Topic:
+    topic = (await session.execute(select(Topic).where(Topic.id == topic_id))).scalar_one_or_none()
+    if topic is None:
+        raise NotFoundError("topic_not_found", f"no topic {topic_id}")
+    try:
+        await managed_module(session, user, topic.module_id)
+    except NotFoundError:
+        raise NotFoundError("topic_not_found", f"no topic {topic_id}") from None
+    return topic
+
+
+async def reorder_topics(session: AsyncSession, module: Module, order: list[int]) -> None:
+    topics = {t.id: t for t in (await session.execute(select(Topic).where(Topic.module_id == module.id))).scalars()}
+    if sorted(order) != sorted(topics) or len(set(order)) != len(order):
+        raise TutorError("invalid_order", f"order must list each of the topic ids {sorted(topics)} once", status=422)
+    for index, topic_id in enumerate(order, 1):
+        topics[topic_id].order_index = index
+    await session.flush()
