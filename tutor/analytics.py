@@ -71,3 +71,90 @@ async def course_progress(session: AsyncSession, course_id: int, user_id: str) -
     overall = round(sum(m.progress_percentage for m in modules) / len(modules), 2) if modules else 0.0
     return CourseProgress(course_id, user_id, head.course_title, int(head.total_modules),
                           int(head.completed_modules), overall, modules)  # fmt: skip
+
+
+SCORE_BUCKETS = text(
+    """
+    SELECT q.quiz_id, q.title, width_bucket(LEAST(r.score, 99), 0, 100, 10) AS bucket, count(*) AS n,
+           round(avg(r.score), 1) AS mean
+    FROM quizzes q JOIN quiz_responses r ON r.quiz_id = q.quiz_id
+    WHERE q.course_id = :course_id
+    GROUP BY q.quiz_id, q.title, bucket
+    ORDER BY q.quiz_id, bucket
+    """
+)
+
+MISSED = text(
+    """
+    SELECT q.quiz_id, qq.question_number, qq.question_text, qq.correct_answer,
+           count(*) AS attempts,
+           count(*) FILTER (WHERE COALESCE(r.answers ->> qq.question_number::text, '') <> qq.correct_answer) AS missed
+    FROM quizzes q
+    JOIN quiz_questions qq ON qq.quiz_id = q.quiz_id
+    JOIN quiz_responses r ON r.quiz_id = q.quiz_id
+    WHERE q.course_id = :course_id
+    GROUP BY q.quiz_id, qq.question_number, qq.question_text, qq.correct_answer
+    HAVING count(*) FILTER (WHERE COALESCE(r.answers ->> qq.question_number::text, '') <> qq.correct_answer) > 0
+    ORDER BY missed DESC, attempts DESC, q.quiz_id, qq.question_number
+    LIMIT :limit
+    """
+)
+
+STUDENTS = text(
+    """
+    SELECT up.user_id, up.status, up.progress_percentage, up.last_accessed
+    FROM user_progress up
+    WHERE up.course_id = :course_id AND up.module_id IS NULL AND up.topic_id IS NULL
+    ORDER BY up.user_id
+    """
+)
+
+
+@dataclass(frozen=True)
+class ScoreBucket:
+    low: int  # the bucket covers scores low..low+9 (the last one 90..100)
+    count: int
+
+
+@dataclass(frozen=True)
+class QuizScores:
+    quiz_id: str
+    title: str
+    attempts: int
+    buckets: list[ScoreBucket]
+
+
+@dataclass(frozen=True)
+class MissedQuestion:
+    quiz_id: str
+    question_number: int
+    question_text: str
+    correct_answer: str
+    attempts: int
+    missed: int
+
+
+@dataclass(frozen=True)
+class StudentProgress:
+    user_id: str
+    status: str | None
+    progress_percentage: int | None
+    last_accessed: datetime | None
+
+
+async def score_distribution(session: AsyncSession, course_id: int) -> list[QuizScores]:
+    by_quiz: dict[str, QuizScores] = {}
+    for quiz_id, title, bucket, n, _mean in (await session.execute(SCORE_BUCKETS, {"course_id": course_id})).all():
+        entry = by_quiz.setdefault(quiz_id, QuizScores(quiz_id, title, 0, []))
+        entry.buckets.append(ScoreBucket((int(bucket) - 1) * 10, int(n)))
+        by_quiz[quiz_id] = QuizScores(quiz_id, title, entry.attempts + int(n), entry.buckets)
+    return list(by_quiz.values())
+
+
+async def most_missed(session: AsyncSession, course_id: int, limit: int = 20) -> list[MissedQuestion]:
+    rows = (await session.execute(MISSED, {"course_id": course_id, "limit": limit})).all()
+    return [MissedQuestion(*row) for row in rows]
+
+
+async def students(session: AsyncSession, course_id: int) -> list[StudentProgress]:
+    return [StudentProgress(*row) for row in (await session.execute(STUDENTS, {"course_id": course_id})).all()]

@@ -7,7 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session
-from tutor.analytics import CourseProgress, course_progress
+from tutor.analytics import (
+    CourseProgress,
+    MissedQuestion,
+    QuizScores,
+    StudentProgress,
+    course_progress,
+    most_missed,
+    score_distribution,
+    students,
+)
 from tutor.courses import can_manage, visible_course
 from tutor.errors import NotFoundError
 from tutor.identity import Principal
@@ -27,3 +36,31 @@ async def progress(
     if target != user.user_id and not can_manage(user, course):
         raise NotFoundError("user_not_found", f"no student {target} in this course")
     return await course_progress(session, course_id, target)
+
+
+@router.get("/api/analytics/courses/{course_id}/scores", response_model=list[QuizScores],
+            summary="Score distribution per quiz (the course's teacher)")  # fmt: skip
+async def scores(
+    course_id: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> list[QuizScores]:
+    await visible_course(session, user, course_id, manage=True)
+    return await score_distribution(session, course_id)
+
+
+@router.get("/api/analytics/courses/{course_id}/missed-questions", response_model=list[MissedQuestion],
+            summary="The questions students miss most (the course's teacher)")  # fmt: skip
+async def missed_questions(
+    course_id: int, limit: int = Query(20, ge=1, le=100), user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[MissedQuestion]:  # fmt: skip
+    await visible_course(session, user, course_id, manage=True)
+    return await most_missed(session, course_id, limit)
+
+
+@router.get("/api/analytics/courses/{course_id}/students", response_model=list[StudentProgress],
+            summary="Every student's course-level progress (the course's teacher)")  # fmt: skip
+async def course_students(
+    course_id: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> list[StudentProgress]:
+    await visible_course(session, user, course_id, manage=True)
+    return await students(session, course_id)

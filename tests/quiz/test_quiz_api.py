@@ -124,3 +124,22 @@ async def test_teachers_edit_quizzes_with_validation(
     student = await client.post(f"/api/quizzes/{quiz_id}/questions", headers=auth("stu-g"), json=good)
     assert student.status_code == 404
     assert (await client.delete(f"/api/quizzes/{quiz_id}", headers=teacher)).status_code == 204
+
+
+async def test_teachers_see_score_distribution_and_most_missed_questions(
+    client: httpx.AsyncClient, auth: Auth, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    course = await make_course(sessions, weeks=1)
+    key = course.answers[0]
+    url = f"/api/quizzes/{course.quiz_ids[0]}/responses"
+    await client.post(url, headers=auth("stu-h"), json={"answers": key})
+    await client.post(url, headers=auth("stu-i"), json={"answers": {**key, "3": "A" if key["3"] != "A" else "B"}})
+    teacher = auth("teacher-q", "teacher")
+    base = f"/api/analytics/courses/{course.course_id}"
+    (scores,) = (await client.get(f"{base}/scores", headers=teacher)).json()
+    assert scores["attempts"] == 2 and {(b["low"], b["count"]) for b in scores["buckets"]} == {(70, 1), (90, 1)}
+    missed = (await client.get(f"{base}/missed-questions", headers=teacher)).json()
+    assert [(m["question_number"], m["missed"], m["attempts"]) for m in missed] == [(3, 1, 2)]
+    students = (await client.get(f"{base}/students", headers=teacher)).json()
+    assert [s["user_id"] for s in students] == ["stu-h", "stu-i"]
+    assert (await client.get(f"{base}/scores", headers=auth("stu-h"))).status_code == 404
