@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import analytics, courses, files, health, jobs, quizzes, uploads, users
+from api.routers import analytics, chat, courses, files, health, jobs, openai_compat, quizzes, uploads, users
 from api.state import AppState
 from tutor.settings import Settings, get_settings
 
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quizzes.router,
         analytics.router,
         users.router,
+        chat.router,
+        openai_compat.router,
     )
     for router in routers:
         app.include_router(router)

@@ -20,7 +20,10 @@ async def current_user(
     if credentials is None:
         raise AuthError("missing_token", "send `Authorization: Bearer <token>`")
     principal = get_state(request).verifier.verify(credentials.credentials)
-    return await sign_in(session, principal)
+    signed_in = await sign_in(session, principal)
+    # Sign-in is its own unit of work: the user row must exist for work done in other sessions (a chat turn).
+    await session.commit()
+    return signed_in
 
 
 async def current_teacher(user: Principal = Depends(current_user)) -> Principal:

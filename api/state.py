@@ -24,6 +24,7 @@ class AppState:
     celery: Celery
     verifier: TokenVerifier
     _vector_store: Any = field(default=None, repr=False)
+    _chat_engine: Any = field(default=None, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -48,6 +49,17 @@ class AppState:
 
             self._vector_store = open_vector_store(self.settings)
         return self._vector_store
+
+    def chat_engine(self) -> Any:
+        """Built on first chat: it loads the embedding model (and a local LLM) into this process."""
+        if self._chat_engine is None:
+            from tutor.chat.engine import ChatEngine
+            from tutor.embeddings import get_embedder
+            from tutor.llm.factory import get_llm
+
+            self._chat_engine = ChatEngine(self.settings, self.sessions, self.vector_store(),
+                                           get_embedder(self.settings), get_llm(self.settings))  # fmt: skip
+        return self._chat_engine
 
     async def close(self) -> None:
         await self.redis.aclose()

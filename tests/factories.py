@@ -88,3 +88,25 @@ def encrypted_pdf() -> bytes:
     pdf.set_font("Helvetica", "", 12)
     pdf.cell(0, 10, "Locked content")
     return bytes(pdf.output())
+
+
+async def ingest_course(settings, sessions, files: list[tuple[str, bytes]], *, teacher: str = "teacher-chat",  # type: ignore[no-untyped-def]
+                        title: str = "Science") -> int:  # fmt: skip
+    """A course built by the real pipeline, in process (no broker): rows in PostgreSQL, chunks in Chroma."""
+    from ingestion.pipeline import Ingestor
+    from ingestion.storage import open_storage
+    from ingestion.uploads import UploadedFile, accept_upload
+    from tutor.embeddings import get_embedder
+    from tutor.identity import Principal, sign_in
+    from tutor.vectorstore import open_vector_store
+
+    owner = Principal(teacher, "teacher")
+    async with sessions() as session, session.begin():
+        await sign_in(session, owner)
+        receipt = await accept_upload(
+            session, open_storage(settings), settings, uploader=owner, files=[UploadedFile(n, d) for n, d in files],
+            title=title, description=None, course_id=None,
+        )  # fmt: skip
+    ingestor = Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings), get_embedder(settings))
+    await ingestor.run(receipt.job_id)
+    return receipt.course_id

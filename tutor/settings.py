@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(default=30, description="clock skew allowed on exp/nbf/iat")
     jwt_role_claim: str = "role"
 
+    max_message_chars: int = Field(default=4000, description="longest chat message accepted")
+    chat_history_turns: int = Field(default=6, description="earlier turns the tutor's prompt carries")
+    retrieval_k: int = Field(default=5, description="passages retrieved per question")
+    refusal_threshold: float = Field(default=0.3, description="below this similarity the course does not cover it")
+
     max_upload_mb: int = Field(default=100, description="largest accepted PDF, in MB")
     max_pages: int = Field(default=2000, description="most pages accepted in one PDF")
     max_files_per_upload: int = 20

@@ -102,6 +102,11 @@ class VectorStore:
             raise EmbeddingMismatchError(course_id, str(built), embedding_model)
         return collection
 
+    def check(self, course_id: int, embedding_model: str) -> None:
+        """Raise IndexMissingError or EmbeddingMismatchError before a turn is recorded, not halfway through it."""
+        if self._checked(course_id, embedding_model).count() == 0:
+            raise IndexMissingError(course_id)
+
     def upsert(
         self, course_id: int, records: list[ChunkRecord], embeddings: list[list[float]], *, embedding_model: str,
         dimension: int,

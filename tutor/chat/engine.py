@@ -1,0 +1,244 @@
+"""One chat turn: validate, record the question, decide the mode, answer (grounded, cited) or run the quiz.
+
+The student's message and a placeholder for the reply are committed before anything streams; the reply is
+completed when the stream ends, however it ends (done, error, or the client going away), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import ChatMessage
+from tutor.chat import events as ev
+from tutor.chat import history
+from tutor.chat.prompts import build_messages, resolve_follow_up
+from tutor.courses import visible_course
+from tutor.embeddings import Embedder
+from tutor.errors import TutorError
+from tutor.identity import Principal
+from tutor.llm.base import LLM, GenerationRequest, LLMError, Passage
+from tutor.llm.extractive import NOT_FOUND
+from tutor.progress import touch_topics
+from tutor.quiz.attempts import open_attempt
+from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
+from tutor.quiz.selection import is_quiz_request
+from tutor.settings import Settings
+from tutor.vectorstore import Hit, VectorStore
+
+CITED = re.compile(r"\[(\d{1,2})\]")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    course_id: int
+    message: str
+    session_id: str | None = None
+    quiz_id: str | None = None  # a quiz the student tapped
+    question_number: int | None = None  # the quiz question a tapped option answers
+
+
+@dataclass
+class Turn:
+    user: Principal
+    request: ChatRequest
+    course_title: str
+    session_id: str
+    user_message_id: int
+    message_id: int  # the assistant's reply, completed when the stream ends
+    earlier: list[ChatMessage]
+    # Filled while streaming, written when the stream ends.
+    text: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False
+
+
+class ChatEngine:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], store: VectorStore,
+                 embedder: Embedder, llm: LLM) -> None:  # fmt: skip
+        self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
+
+    async def prepare(self, user: Principal, request: ChatRequest) -> Turn:
+        """Every check that can refuse the turn runs here, before anything is recorded or streamed."""
+        message = request.message.strip()
+        if not message:
+            raise TutorError("empty_message", "the message is empty", status=422)
+        if len(message) > self.settings.max_message_chars:
+            raise TutorError("message_too_long", f"messages are limited to {self.settings.max_message_chars} characters",
+                             status=413)  # fmt: skip
+        async with self.sessions() as session, session.begin():
+            course = await visible_course(session, user, request.course_id)
+            session_id = request.session_id
+            if session_id:
+                await history.own_session(session, session_id, user.user_id, request.course_id)
+                attempt = await open_attempt(session, session_id)
+            else:
+                session_id, attempt = history.new_session_id(), None
+            quiz_mode = bool(request.quiz_id or is_quiz_request(message) or (attempt and attempt.status == "running"))
+            if not quiz_mode:
+                await asyncio.to_thread(self.store.check, request.course_id, self.embedder.name)
+            earlier = await history.recent(session, session_id, 2 * self.settings.chat_history_turns)
+            asked = await history.add(session, user_id=user.user_id, course_id=request.course_id, session_id=session_id,
+                                      message_type="user", text=message)  # fmt: skip
+            reply = await history.add(session, user_id=user.user_id, course_id=request.course_id, session_id=session_id,
+                                      message_type="assistant", text="", metadata={"incomplete": True, "status": "streaming",
+                                      "reply_to": asked.id})  # fmt: skip
+        return Turn(user, ChatRequest(**{**request.__dict__, "message": message}), course.title, session_id, asked.id,
+                    reply.id, earlier)  # fmt: skip
+
+    async def run(self, turn: Turn) -> AsyncIterator[ev.Event]:
+        started = time.perf_counter()
+        timing: dict[str, float] = {}
+        try:
+            async with self.sessions() as session, session.begin():
+                quiz = await quiz_turn(
+                    session, user_id=turn.user.user_id, course_id=turn.request.course_id, session_id=turn.session_id,
+                    message=turn.request.message, quiz_id=turn.request.quiz_id,
+                    question_number=turn.request.question_number,
+                )  # fmt: skip
+        except TutorError as exc:  # e.g. no quiz on that topic: the tutor says so, in the conversation
+            quiz = QuizTurn()
+            quiz.say(f"{exc.message}.")
+        mode = "quiz" if quiz and (quiz.steps or quiz.side_question_for) else "answer"
+        turn.meta["mode"] = mode
+        yield ev.Meta(turn.session_id, turn.message_id, mode)
+        try:
+            if quiz and quiz.steps:
+                async for event in self._quiz_events(turn, quiz):
+                    yield event
+            else:
+                guard = quiz.side_question_for if quiz else None
+                async for event in self._answer(turn, timing, guard=render_question(guard) if guard else None):
+                    yield event
+                if guard:
+                    turn.text.append("\n\nBack to the quiz — " + render_question(guard))
+                    yield ev.Token("\n\nBack to the quiz — " + render_question(guard))
+                    yield ev.QuizQuestion(guard.quiz_id, guard.number, guard.total, guard.question_number, guard.text,
+                                          guard.options)  # fmt: skip
+            timing["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
+            turn.meta.update(incomplete=False, status="complete", timing_ms=timing)
+            await self._finish(turn)
+            yield ev.Done(turn.message_id, self.llm.name if mode == "answer" else "quiz", self.llm.model if mode == "answer"
+                          else "quiz", turn.meta.get("usage", {}), timing)  # fmt: skip
+        except LLMError as exc:
+            turn.meta.update(incomplete=True, status="error", error=exc.message)
+            await self._finish(turn)
+            yield ev.Error(exc.code, exc.message)
+        except TutorError as exc:
+            turn.meta.update(incomplete=True, status="error", error=exc.message)
+            await self._finish(turn)
+            yield ev.Error(exc.code, exc.message)
+        finally:
+            if not turn.finished:  # the client went away (or we crashed) mid-stream: keep what was said
+                turn.meta.update(incomplete=True, status="interrupted")
+                await asyncio.shield(self._finish(turn))
+
+    async def _quiz_events(self, turn: Turn, quiz: QuizTurn) -> AsyncIterator[ev.Event]:
+        turn.meta["quiz_id"] = quiz.quiz_id
+        for i, step in enumerate(quiz.steps):
+            text = ("\n\n" if i else "") + step.text
+            if step.question:
+                q = step.question
+                yield ev.QuizQuestion(q.quiz_id, q.number, q.total, q.question_number, q.text, q.options)
+            elif step.feedback:
+                f = step.feedback
+                yield ev.QuizFeedback(f.quiz_id, f.number, f.question_number, f.given, f.correct, f.correct_answer,
+                                      f.correct_text, f.explanation)  # fmt: skip
+            elif step.result:
+                r = step.result
+                turn.meta["quiz_result"] = {"score": r.score, "passed": r.passed}
+                yield ev.QuizResult(r.quiz_id, r.title, r.score, r.correct_answers, r.total_questions, r.passed,
+                                    r.passing_score, r.time_taken, r.timed_out,
+                                    [vars(x) for x in r.review])  # fmt: skip
+            turn.text.append(text)
+            yield ev.Token(text)
+
+    async def _answer(self, turn: Turn, timing: dict[str, float], *, guard: str | None) -> AsyncIterator[ev.Event]:
+        previous = [m.message for m in turn.earlier if m.message_type == "user"]
+        query = resolve_follow_up(turn.request.message, previous)
+        t0 = time.perf_counter()
+        embedding = await asyncio.to_thread(self.embedder.embed_query, query)
+        hits = await asyncio.to_thread(self.store.query, turn.request.course_id, embedding, k=self.settings.retrieval_k,
+                                       embedding_model=self.embedder.name)  # fmt: skip
+        timing["retrieval_ms"] = round(1000 * (time.perf_counter() - t0), 1)
+        turn.meta["query"] = query
+        if not hits or hits[0].score < self.settings.refusal_threshold:
+            async for event in self._not_covered(turn, hits):
+                yield event
+            return
+        passages = [Passage(i, h.text, f"{h.metadata.filename} {h.metadata.pages}") for i, h in enumerate(hits, 1)]
+        request = GenerationRequest(
+            build_messages(course=turn.course_title, history=turn.earlier, question=turn.request.message,
+                           passages=passages, guard=guard, history_turns=self.settings.chat_history_turns),
+            # Retrieval used the resolved query; the answer must still address what was asked now.
+            question=turn.request.message, passages=passages,
+        )  # fmt: skip
+        deltas = 0
+        async for delta in self.llm.stream(request):
+            if deltas == 0:
+                timing["first_token_ms"] = round(1000 * (time.perf_counter() - t0), 1)
+            deltas += 1
+            turn.text.append(delta)
+            yield ev.Token(delta)
+        answer = "".join(turn.text)
+        turn.meta["usage"] = {"prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
+                              "completion_tokens": deltas}  # fmt: skip
+        if answer.strip() == NOT_FOUND:
+            async for event in self._not_covered(turn, hits, continuing=True):
+                yield event
+            return
+        cited = sorted({int(n) for n in CITED.findall(answer) if 1 <= int(n) <= len(hits)}) or [1]
+        if self.llm.name == "extractive" and not guard:
+            best = hits[cited[0] - 1].metadata
+            check = (f"\n\nQuick check: how would you explain “{best.topic_title}” in your own words? "
+                     f"Say “quiz me on week {best.week}” when you want a short quiz.")  # fmt: skip
+            turn.text.append(check)
+            yield ev.Token(check)
+        citations = [self._citation(n, hits[n - 1]) for n in cited]
+        for citation in citations:
+            yield citation
+        turn.meta.update(grounded=True, citations=[c.data() for c in citations])
+        topics = {(h.metadata.module_id, h.metadata.topic_id) for h in (hits[n - 1] for n in cited)}
+        async with self.sessions() as session, session.begin():
+            await touch_topics(session, turn.user.user_id, turn.request.course_id,
+                               {(m, t) for m, t in topics if m is not None and t is not None})  # fmt: skip
+
+    async def _not_covered(self, turn: Turn, hits: list[Hit], *, continuing: bool = False) -> AsyncIterator[ev.Event]:
+        """Say plainly that the course does not cover it, and point to the closest topics instead.
+
+        `continuing`: the model already said it could not find it; only the pointers are added.
+        """
+        names = list(dict.fromkeys(f"“{h.metadata.topic_title}” (week {h.metadata.week})" for h in hits[:3]))
+        pointers = f" The closest topics in this course are {', '.join(names)}." if names else ""
+        text = pointers if continuing else "I couldn't find this in the course material, so I won't guess." + pointers
+        turn.text.append(text)
+        turn.meta.update(grounded=False, content_gap=True)
+        if text:
+            yield ev.Token(text)
+
+    @staticmethod
+    def _citation(number: int, hit: Hit) -> ev.Citation:
+        m = hit.metadata
+        snippet = hit.text[:240].rsplit(" ", 1)[0] + ("…" if len(hit.text) > 240 else "")
+        return ev.Citation(number, hit.chunk_id, m.filename, m.file_id, m.page_start, m.page_end, m.module_id,
+                           m.topic_id, m.topic_title, m.week, snippet)  # fmt: skip
+
+    async def _finish(self, turn: Turn) -> None:
+        if turn.finished:
+            return
+        turn.finished = True
+        turn.meta.setdefault("provider", self.llm.name)
+        turn.meta.setdefault("model", self.llm.model)
+        async with self.sessions() as session, session.begin():
+            row = (await session.execute(select(ChatMessage).where(ChatMessage.id == turn.message_id))).scalar_one()
+            await session.execute(
+                update(ChatMessage).where(ChatMessage.id == turn.message_id)
+                .values(message="".join(turn.text), metadata_={**(row.metadata_ or {}), **turn.meta})
+            )  # fmt: skip

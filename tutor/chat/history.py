@@ -1,0 +1,104 @@
+"""chat_history: messages of a session, a student's sessions, and who owns a session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ChatMessage
+from tutor.errors import NotFoundError
+
+
+def new_session_id() -> str:
+    return f"sess_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    user_id: str
+    course_id: int | None
+
+
+async def owner(session: AsyncSession, session_id: str) -> SessionOwner | None:
+    row = (
+        await session.execute(
+            select(ChatMessage.user_id, ChatMessage.course_id).where(ChatMessage.session_id == session_id)
+            .order_by(ChatMessage.id).limit(1)
+        )
+    ).one_or_none()  # fmt: skip
+    return SessionOwner(row[0], row[1]) if row else None
+
+
+async def own_session(session: AsyncSession, session_id: str, user_id: str, course_id: int | None = None) -> None:
+    """404 for a session that is someone else's (or another course's): ids cannot be probed."""
+    found = await owner(session, session_id)
+    if found is None or found.user_id != user_id or (course_id is not None and found.course_id != course_id):
+        raise NotFoundError("session_not_found", f"no chat session {session_id}")
+
+
+async def add(
+    session: AsyncSession, *, user_id: str, course_id: int | None, session_id: str, message_type: str, text: str,
+    metadata: dict[str, Any] | None = None,
+) -> ChatMessage:  # fmt: skip
+    row = ChatMessage(user_id=user_id, course_id=course_id, session_id=session_id, message_type=message_type,
+                      message=text, metadata_=metadata or {})  # fmt: skip
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def recent(session: AsyncSession, session_id: str, limit: int) -> list[ChatMessage]:
+    rows = (
+        await session.execute(
+            select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id.desc()).limit(limit)
+        )
+    ).scalars().all()  # fmt: skip
+    return list(reversed(rows))
+
+
+async def transcript(session: AsyncSession, session_id: str) -> list[ChatMessage]:
+    query = select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)
+    return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session_id: str
+    course_id: int | None
+    user_id: str
+    started_at: datetime | None
+    last_message_at: datetime | None
+    messages: int
+    title: str
+
+
+async def sessions_of(
+    session: AsyncSession, *, user_id: str | None, course_id: int | None, limit: int = 50
+) -> list[SessionSummary]:
+    query = (
+        select(
+            ChatMessage.session_id, func.min(ChatMessage.course_id), func.min(ChatMessage.user_id),
+            func.min(ChatMessage.timestamp), func.max(ChatMessage.timestamp), func.count(),
+            func.min(ChatMessage.id),
+        )
+        .group_by(ChatMessage.session_id)
+        .order_by(func.max(ChatMessage.timestamp).desc(), func.max(ChatMessage.id).desc())
+        .limit(limit)
+    )  # fmt: skip
+    if user_id is not None:
+        query = query.where(ChatMessage.user_id == user_id)
+    if course_id is not None:
+        query = query.where(ChatMessage.course_id == course_id)
+    rows = (await session.execute(query)).all()
+    # A session's title is its first message.
+    first_ids = [row[6] for row in rows]
+    firsts = dict((await session.execute(select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_(first_ids)))).all())
+    return [
+        SessionSummary(row[0], row[1], row[2], row[3], row[4], int(row[5]), firsts.get(row[6], "")[:80])
+        for row in rows
+    ]
