@@ -90,6 +90,25 @@ def ingest(
 
 
 @app.command()
+def chat(
+    course_id: int = typer.Argument(..., help="The course to talk to"),
+    session_id: str | None = typer.Option(None, "--session", help="Continue this session"),
+    api_url: str | None = typer.Option(None, "--api", help="Default: http://TUTOR_HOST:TUTOR_PORT"),
+    token: str | None = typer.Option(None, envvar="TUTOR_TOKEN", help="Bearer token; default a local student's"),
+    user: str = typer.Option("student", help="With no token: the local user to chat as"),
+) -> None:
+    """Chat with a course's tutor in the terminal: answers stream in, citations are listed."""
+    from api.chat_client import run_chat
+
+    settings = _settings()
+    if token is None:
+        from tutor.identity import mint_token
+
+        token = mint_token(settings, user, "student")
+    raise typer.Exit(run_chat(api_url or f"http://{settings.host}:{settings.port}", token, course_id, session_id))
+
+
+@app.command()
 def token(
     user: str = typer.Option(..., "--user", help="The user id (the token's `sub`)"),
     role: str = typer.Option("student", help="student, teacher or admin"),
