@@ -8,7 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import analytics, chat, courses, files, health, jobs, openai_compat, quizzes, uploads, users
+from api.routers import (
+    analytics,
+    chat,
+    courses,
+    files,
+    health,
+    jobs,
+    openai_compat,
+    quizzes,
+    transcripts,
+    uploads,
+    users,
+)
 from api.state import AppState
 from tutor.settings import Settings, get_settings
 
@@ -41,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quizzes.router,
         analytics.router,
         users.router,
+        transcripts.router,
         chat.router,
         openai_compat.router,
     )

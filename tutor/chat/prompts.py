@@ -23,8 +23,7 @@ FOLLOW_UP = re.compile(
     re.I,
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
-STOP = frozenset("what which when where does doing about that this those these there their them they with from "
-                 "have would could should into more most much many some explain tell please".split())
+STOP = frozenset(["what", "which", "when", "where", "does", "doing", "about", "that", "this", "those", "these", "there", "their", "them", "they", "with", "from", "have", "would", "could", "should", "into", "more", "most", "much", "many", "some", "explain", "tell", "please"])
 
 
 def resolve_follow_up(message: str, previous_questions: list[str]) -> str:

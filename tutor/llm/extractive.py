@@ -13,8 +13,7 @@ from tutor.llm.base import GenerationRequest, Passage
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 WORD = re.compile(r"[a-z0-9]+")
 STOP = frozenset(
-    "a an and are as at be by can do does for from how in is it its of on or that the this to was what when where "
-    "which who why will with you your me my i about into than then there these those their they we our us".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "me", "my", "i", "about", "into", "than", "then", "there", "these", "those", "their", "they", "we", "our", "us"]
 )
 NOT_FOUND = "I couldn't find this in the course material."
 

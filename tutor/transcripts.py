@@ -1,0 +1,156 @@
+"""Teachers' view of the chat: transcripts of their courses, searchable, paged, exportable; content gaps."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from db.models import ChatMessage
+from tutor.errors import TutorError
+
+
+@dataclass(frozen=True)
+class TranscriptFilter:
+    course_id: int
+    user_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session_id: str
+    user_id: str
+    course_id: int | None
+    started_at: datetime | None
+    last_message_at: datetime | None
+    messages: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[SessionRow]
+    next_cursor: str | None
+
+
+def _encode(last: datetime, session_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{last.isoformat()}|{session_id}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(stamp), session_id
+    except Exception:
+        raise TutorError("invalid_cursor", "the cursor is not one this API gave out", status=422) from None
+
+
+def _matching(f: TranscriptFilter) -> Select[Any]:
+    """Sessions of the course with at least one message matching every filter."""
+    query = select(ChatMessage.session_id).where(ChatMessage.course_id == f.course_id)
+    if f.user_id:
+        query = query.where(ChatMessage.user_id == f.user_id)
+    if f.since:
+        query = query.where(ChatMessage.timestamp >= f.since)
+    if f.until:
+        query = query.where(ChatMessage.timestamp < f.until)
+    if f.q:
+        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(ChatMessage.message.ilike(f"%{escaped}%", escape="\\"))
+    return query.distinct()
+
+
+async def sessions(session: AsyncSession, f: TranscriptFilter, *, limit: int, cursor: str | None) -> Page:
+    """Newest activity first; the cursor is (last activity, session id), so pages never skip or repeat."""
+    last = func.max(ChatMessage.timestamp)
+    first_id = func.min(ChatMessage.id)
+    grouped = (
+        select(ChatMessage.session_id, func.min(ChatMessage.user_id).label("user_id"), last.label("last"),
+               func.min(ChatMessage.timestamp).label("first"), func.count().label("n"), first_id.label("first_id"))
+        .where(ChatMessage.session_id.in_(_matching(f)))
+        .group_by(ChatMessage.session_id)
+    ).subquery()  # fmt: skip
+    query = select(grouped).order_by(grouped.c.last.desc(), grouped.c.session_id.desc()).limit(limit + 1)
+    if cursor:
+        stamp, session_id = _decode(cursor)
+        query = query.where(tuple_(grouped.c.last, grouped.c.session_id) < tuple_(stamp, session_id))
+    rows = (await session.execute(query)).all()
+    titles = dict((await session.execute(
+        select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_([r.first_id for r in rows]))
+    )).all())  # fmt: skip
+    items = [SessionRow(r.session_id, r.user_id, f.course_id, r.first, r.last, int(r.n), titles.get(r.first_id, "")[:80])
+             for r in rows[:limit]]  # fmt: skip
+    more = len(rows) > limit
+    return Page(items, _encode(items[-1].last_message_at, items[-1].session_id) if more and items[-1].last_message_at else None)
+
+
+EXPORT_FIELDS = ("session_id", "user_id", "message_id", "message_type", "timestamp", "message", "citations", "incomplete")
+
+
+async def export_rows(session: AsyncSession, f: TranscriptFilter) -> AsyncIterator[dict[str, Any]]:
+    query = (
+        select(ChatMessage).where(ChatMessage.session_id.in_(_matching(f)), ChatMessage.course_id == f.course_id)
+        .order_by(ChatMessage.session_id, ChatMessage.id).execution_options(yield_per=500)
+    )  # fmt: skip
+    async for m in (await session.stream(query)).scalars():
+        meta = m.metadata_ or {}
+        cites = [f"{c['filename']} p. {c['page_start']}" for c in meta.get("citations", [])]
+        yield {"session_id": m.session_id, "user_id": m.user_id, "message_id": m.id, "message_type": m.message_type,
+               "timestamp": m.timestamp.isoformat() if m.timestamp else None, "message": m.message,
+               "citations": "; ".join(cites), "incomplete": bool(meta.get("incomplete", False))}  # fmt: skip
+
+
+def as_csv_line(row: dict[str, Any] | None) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    if row is None:
+        writer.writeheader()
+    else:
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def as_jsonl_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class ContentGap:
+    question: str
+    asked: int
+    last_asked: datetime | None
+    closest_topics: str
+
+
+async def content_gaps(session: AsyncSession, course_id: int, limit: int = 50) -> list[ContentGap]:
+    """Student questions the tutor could not answer from the course, most asked first."""
+    reply = aliased(ChatMessage)
+    asked = aliased(ChatMessage)
+    rows = (
+        await session.execute(
+            select(func.lower(func.trim(asked.message)).label("q"), func.count(), func.max(asked.timestamp),
+                   func.max(reply.message))
+            .join(reply, and_(reply.session_id == asked.session_id,
+                              reply.metadata_["reply_to"].as_integer() == asked.id))
+            .where(asked.course_id == course_id, asked.message_type == "user",
+                   reply.metadata_["content_gap"].as_boolean().is_(True))
+            .group_by(text("q")).order_by(func.count().desc(), func.max(asked.timestamp).desc()).limit(limit)
+        )
+    ).all()  # fmt: skip
+    gaps = []
+    for question, count, last, answer in rows:
+        closest = answer.split("closest topics in this course are", 1)[-1].strip(" .") if "closest topics" in answer else ""
+        gaps.append(ContentGap(question, int(count), last, closest))
+    return gaps
