@@ -90,6 +90,11 @@ async def accept_upload(
     description: str | None,
     course_id: int | None,
 ) -> UploadReceipt:
+    if course_id is not None:
+        # Authorization before the files are looked at: an outsider learns nothing from how a file is checked.
+        existing = (await session.execute(select(Course).where(Course.course_id == course_id))).scalar_one_or_none()
+        if existing is None or not (uploader.is_admin or existing.created_by == uploader.user_id):
+            raise NotFoundError("course_not_found", f"no course {course_id} of yours")
     checked = validate_files(files, settings)
     created = course_id is None
     if created:
@@ -101,10 +106,6 @@ async def accept_upload(
         session.add(course)
         await session.flush()
         course_id = course.course_id
-    else:
-        existing = (await session.execute(select(Course).where(Course.course_id == course_id))).scalar_one_or_none()
-        if existing is None or not (uploader.is_admin or existing.created_by == uploader.user_id):
-            raise NotFoundError("course_not_found", f"no course {course_id} of yours")
 
     known = {
         checksum: file_id

@@ -205,6 +205,21 @@ async def managed_topic(session: AsyncSession, user: Principal, topic_id: int) -
     return topic
 
 
+async def visible_topic(session: AsyncSession, user: Principal, topic_id: int) -> Topic:
+    row = (
+        await session.execute(
+            select(Topic, Module.course_id).join(Module, Topic.module_id == Module.id).where(Topic.id == topic_id)
+        )
+    ).one_or_none()
+    try:
+        if row is None:
+            raise NotFoundError("topic_not_found", f"no topic {topic_id}")
+        await visible_course(session, user, row[1])
+    except NotFoundError:
+        raise NotFoundError("topic_not_found", f"no topic {topic_id}") from None
+    return row[0]
+
+
 async def reorder_topics(session: AsyncSession, module: Module, order: list[int]) -> None:
     topics = {t.id: t for t in (await session.execute(select(Topic).where(Topic.module_id == module.id))).scalars()}
     if sorted(order) != sorted(topics) or len(set(order)) != len(order):

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session
+from api.params import PathId, QueryId
 from tutor.analytics import (
     CourseProgress,
     MissedQuestion,
@@ -26,7 +27,7 @@ router = APIRouter(tags=["analytics"])
 
 @router.get("/api/analytics/progress", response_model=CourseProgress, summary="Progress of a student in a course")
 async def progress(
-    course_id: int = Query(...),
+    course_id: QueryId,
     user_id: str | None = Query(None, description="default: yourself; another student only for the teacher"),
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
@@ -41,7 +42,7 @@ async def progress(
 @router.get("/api/analytics/courses/{course_id}/scores", response_model=list[QuizScores],
             summary="Score distribution per quiz (the course's teacher)")  # fmt: skip
 async def scores(
-    course_id: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[QuizScores]:
     await visible_course(session, user, course_id, manage=True)
     return await score_distribution(session, course_id)
@@ -50,7 +51,7 @@ async def scores(
 @router.get("/api/analytics/courses/{course_id}/missed-questions", response_model=list[MissedQuestion],
             summary="The questions students miss most (the course's teacher)")  # fmt: skip
 async def missed_questions(
-    course_id: int, limit: int = Query(20, ge=1, le=100), user: Principal = Depends(current_user),
+    course_id: PathId, limit: int = Query(20, ge=1, le=100), user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> list[MissedQuestion]:  # fmt: skip
     await visible_course(session, user, course_id, manage=True)
@@ -60,7 +61,7 @@ async def missed_questions(
 @router.get("/api/analytics/courses/{course_id}/students", response_model=list[StudentProgress],
             summary="Every student's course-level progress (the course's teacher)")  # fmt: skip
 async def course_students(
-    course_id: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[StudentProgress]:
     await visible_course(session, user, course_id, manage=True)
     return await students(session, course_id)

@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import current_user
 from api.deps import get_session, get_state
+from api.params import INT4_MAX, FieldId, QueryId
 from api.ratelimit import limit
 from api.state import AppState
 from tutor.chat import history
@@ -24,11 +25,11 @@ HEARTBEAT_S = 15
 
 
 class ChatIn(BaseModel):
-    course_id: int
+    course_id: FieldId
     message: str = Field(description="the student's message")
     session_id: str | None = Field(None, max_length=100, description="continue this session; a new one when absent")
     quiz_id: str | None = Field(None, max_length=100, description="start this quiz (a tapped quiz offer)")
-    question_number: int | None = Field(None, ge=1, description="the quiz question a tapped option answers")
+    question_number: int | None = Field(None, ge=1, le=INT4_MAX, description="the quiz question a tapped option answers")
 
 
 class MessageOut(BaseModel):
@@ -76,7 +77,7 @@ async def chat_stream(
 
 @router.get("/api/chat/sessions", response_model=list[SessionOut], summary="Your chat sessions, newest first")
 async def my_sessions(
-    course_id: int | None = Query(None), limit_: int = Query(50, alias="limit", ge=1, le=200),
+    course_id: QueryId | None = None, limit_: int = Query(50, alias="limit", ge=1, le=200),
     user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
 ) -> list[SessionOut]:  # fmt: skip
     found = await history.sessions_of(session, user_id=user.user_id, course_id=course_id, limit=limit_)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher, current_user
 from api.deps import get_session, get_state
+from api.params import FieldId, PathId
 from api.state import AppState
 from db.models import Course, SourceFile
 from ingestion.storage import open_storage
@@ -27,6 +28,7 @@ from tutor.courses import (
     reorder_modules,
     reorder_topics,
     visible_course,
+    visible_topic,
 )
 from tutor.identity import Principal
 
@@ -63,7 +65,7 @@ class CoursePatch(BaseModel):
 
 
 class OrderIn(BaseModel):
-    order: list[int] = Field(description="every id, in the new order")
+    order: list[FieldId] = Field(description="every id, in the new order")
 
 
 class ModulePatch(BaseModel):
@@ -93,7 +95,7 @@ async def courses(
     summary="The full course: modules by week, topics in order, quizzes with questions",
 )
 async def course(
-    course_id: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> CourseView:
     found = await visible_course(session, user, course_id)
     return await full_course(session, found, with_answers=can_manage(user, found))
@@ -108,7 +110,7 @@ async def new_course(
 
 @router.patch("/api/courses/{course_id}", response_model=CourseSummary, summary="Edit title, description, status")
 async def edit_course(
-    course_id: int, body: CoursePatch, user: Principal = Depends(current_user),
+    course_id: PathId, body: CoursePatch, user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> CourseSummary:  # fmt: skip
     course = await visible_course(session, user, course_id, manage=True)
@@ -123,7 +125,7 @@ async def edit_course(
 
 @router.delete("/api/courses/{course_id}", status_code=204, summary="Delete a course, its content, files and index")
 async def remove_course(
-    course_id: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
+    course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:  # fmt: skip
     course = await visible_course(session, user, course_id, manage=True)
@@ -139,7 +141,7 @@ async def remove_course(
 
 @router.post("/api/courses/{course_id}/modules/reorder", response_model=CourseView, summary="Reorder weeks")
 async def reorder_weeks(
-    course_id: int, body: OrderIn, user: Principal = Depends(current_user),
+    course_id: PathId, body: OrderIn, user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> CourseView:  # fmt: skip
     course = await visible_course(session, user, course_id, manage=True)
@@ -149,7 +151,7 @@ async def reorder_weeks(
 
 @router.patch("/api/modules/{module_id}", summary="Edit a module (week)", response_model=dict[str, Any])
 async def edit_module(
-    module_id: int, body: ModulePatch, user: Principal = Depends(current_user),
+    module_id: PathId, body: ModulePatch, user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> dict[str, Any]:  # fmt: skip
     module = await managed_module(session, user, module_id)
@@ -162,16 +164,25 @@ async def edit_module(
 
 @router.post("/api/modules/{module_id}/topics/reorder", summary="Reorder a module's topics", response_model=list[int])
 async def reorder_module_topics(
-    module_id: int, body: OrderIn, user: Principal = Depends(current_user),
+    module_id: PathId, body: OrderIn, user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> list[int]:  # fmt: skip
     await reorder_topics(session, await managed_module(session, user, module_id), body.order)
     return body.order
 
 
+@router.get("/api/topics/{topic_id}", summary="One topic with its content", response_model=dict[str, Any])
+async def read_topic(
+    topic_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> dict[str, Any]:
+    topic = await visible_topic(session, user, topic_id)
+    return {"id": topic.id, "module_id": topic.module_id, "title": topic.title, "content": topic.content,
+            "order_index": topic.order_index, "estimated_time": topic.estimated_time}  # fmt: skip
+
+
 @router.patch("/api/topics/{topic_id}", summary="Edit a topic", response_model=dict[str, Any])
 async def edit_topic(
-    topic_id: int, body: TopicPatch, user: Principal = Depends(current_user),
+    topic_id: PathId, body: TopicPatch, user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> dict[str, Any]:  # fmt: skip
     topic = await managed_topic(session, user, topic_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session, get_state
+from api.params import QueryId
 from api.state import AppState
 from db.models import Course, SourceFile
 from ingestion.storage import open_storage
@@ -52,7 +53,7 @@ async def _managed_file(session: AsyncSession, user: Principal, file_id: str) ->
 
 @router.get("/api/files", response_model=list[FileOut], summary="A course's source files (its teacher)")
 async def list_files(
-    course_id: int = Query(...), user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    course_id: QueryId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[FileOut]:
     await visible_course(session, user, course_id, manage=True)
     query = select(SourceFile).where(SourceFile.course_id == course_id).order_by(SourceFile.id)

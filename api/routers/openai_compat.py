@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import get_state
+from api.params import INT4_MAX
 from api.ratelimit import limit
 from api.state import AppState
 from tutor.chat import events as ev
@@ -40,9 +41,10 @@ class CompletionIn(BaseModel):
 
 
 def _course_id(model: str) -> int:
-    if not model.startswith("course-") or not model.removeprefix("course-").isdigit():
+    digits = model.removeprefix("course-")
+    if not model.startswith("course-") or not digits.isdigit() or not 1 <= int(digits) <= INT4_MAX:
         raise NotFoundError("model_not_found", f"unknown model {model!r}; use course-<id>")
-    return int(model.removeprefix("course-"))
+    return int(digits)
 
 
 def _text(message: OAIMessage) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session
+from api.params import INT4_MAX, FieldId, PathId, QueryId
 from db.models import Quiz, QuizQuestion, QuizResponse
 from tutor.courses import can_manage, visible_course
 from tutor.identity import Principal
@@ -37,7 +38,7 @@ class QuestionOut(BaseModel):
 
 class QuizOut(BaseModel):
     quiz_id: str
-    course_id: int
+    course_id: FieldId
     module_id: int | None
     title: str
     description: str | None
@@ -89,10 +90,10 @@ class ResponseOut(BaseModel):
 
 
 class QuizIn(BaseModel):
-    course_id: int
+    course_id: FieldId
     title: str = Field(min_length=1, max_length=500)
     description: str | None = None
-    module_id: int | None = None
+    module_id: FieldId | None = None
     quiz_type: Literal["module", "course", "practice"] = "module"
     passing_score: int = Field(70, ge=0, le=100)
     time_limit: int | None = Field(None, ge=1, description="minutes")
@@ -111,16 +112,16 @@ class QuestionIn(BaseModel):
     correct_answer: Letter
     explanation: str | None = None
     difficulty: Literal["easy", "medium", "hard"] | None = None
-    question_number: int | None = Field(None, ge=1)
+    question_number: int | None = Field(None, ge=1, le=INT4_MAX)
 
 
 class ReorderIn(BaseModel):
-    order: list[int] = Field(description="every question number, in the new order")
+    order: list[FieldId] = Field(description="every question number, in the new order")
 
 
 @router.get("/api/quizzes", response_model=list[QuizOut], summary="A course's quizzes")
 async def list_quizzes(
-    course_id: int = Query(...), user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    course_id: QueryId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[QuizOut]:
     await visible_course(session, user, course_id)
     return [QuizOut.of(z, n) for z, n in await service.course_quizzes(session, course_id)]
@@ -202,7 +203,7 @@ async def add_question(
 
 @router.put("/api/quizzes/{quiz_id}/questions/{number}", response_model=QuestionOut, summary="Replace a question")
 async def replace_question(
-    quiz_id: str, number: int, body: QuestionIn, user: Principal = Depends(current_user),
+    quiz_id: str, number: PathId, body: QuestionIn, user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> QuestionOut:  # fmt: skip
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
@@ -215,7 +216,7 @@ async def replace_question(
 
 @router.delete("/api/quizzes/{quiz_id}/questions/{number}", status_code=204, summary="Delete a question")
 async def remove_question(
-    quiz_id: str, number: int, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    quiz_id: str, number: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> Response:
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
     await service.delete_question(session, quiz, number)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session, get_state
+from api.params import PathId, QueryId
 from api.routers.chat import MessageOut, TranscriptOut
 from api.state import AppState
 from tutor import transcripts
@@ -30,13 +31,13 @@ class SessionsPage(BaseModel):
     next_cursor: str | None
 
 
-def _filter(course_id: int, user_id: str | None, since: datetime | None, until: datetime | None, q: str | None) -> TranscriptFilter:
+def _filter(course_id: PathId, user_id: str | None, since: datetime | None, until: datetime | None, q: str | None) -> TranscriptFilter:
     return TranscriptFilter(course_id, user_id, since, until, q or None)
 
 
 @router.get("/api/chat/transcripts", response_model=SessionsPage, summary="Sessions in your course, newest first")
 async def list_transcripts(
-    course_id: int = Query(...), user_id: str | None = None,
+    course_id: QueryId, user_id: str | None = None,
     since: datetime | None = Query(None, alias="from"), until: datetime | None = Query(None, alias="to"),
     q: str | None = Query(None, max_length=200, description="text the session contains"),
     limit: int = Query(50, ge=1, le=200), cursor: str | None = None,
@@ -50,7 +51,7 @@ async def list_transcripts(
 @router.get("/api/chat/transcripts/export", summary="A course's transcripts as CSV or JSON Lines",
             response_class=StreamingResponse)  # fmt: skip
 async def export(
-    course_id: int = Query(...), format: Literal["csv", "jsonl"] = "jsonl", user_id: str | None = None,
+    course_id: QueryId, format: Literal["csv", "jsonl"] = "jsonl", user_id: str | None = None,
     since: datetime | None = Query(None, alias="from"), until: datetime | None = Query(None, alias="to"),
     q: str | None = Query(None, max_length=200), user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session), state: AppState = Depends(get_state),
@@ -91,7 +92,7 @@ async def read_transcript(
 @router.get("/api/analytics/courses/{course_id}/content-gaps", response_model=list[ContentGap],
             summary="Questions the tutor could not answer from the course")  # fmt: skip
 async def gaps(
-    course_id: int, limit: int = Query(50, ge=1, le=200), user: Principal = Depends(current_user),
+    course_id: PathId, limit: int = Query(50, ge=1, le=200), user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> list[ContentGap]:  # fmt: skip
     await visible_course(session, user, course_id, manage=True)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
 from api.deps import get_session, get_state
+from api.params import FormId
 from api.state import AppState
 from db.models import Course, Job, SourceFile
 from ingestion.storage import open_storage
@@ -65,7 +66,7 @@ async def upload_pdfs(
     files: list[UploadFile] = File(..., description="One or more PDF files"),
     title: str | None = Form(None, description="Title of a new course"),
     description: str | None = Form(None),
-    course_id: int | None = Form(None, description="Add the files to this existing course instead"),
+    course_id: FormId = None,
     user: Principal = Depends(current_teacher),
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
