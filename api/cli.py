@@ -52,11 +52,14 @@ def worker(concurrency: int | None = typer.Option(None, help="Default: TUTOR_WOR
     from ingestion.worker import app as celery_app
 
     settings = _settings()
+    processes = concurrency or settings.worker_concurrency
     celery_app.worker_main(
         [
             "worker",
             "--queues", settings.celery_queue,
-            "--concurrency", str(concurrency or settings.worker_concurrency),
+            # One process does one job at a time: the solo pool saves the prefork parent (~200 MB resident).
+            "--pool", "solo" if processes == 1 else "prefork",
+            "--concurrency", str(processes),
             "--loglevel", settings.log_level.upper(),
             "--without-gossip",
             "--without-mingle",

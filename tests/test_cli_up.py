@@ -67,7 +67,8 @@ async def _sql(data_dir: Path, statement: str) -> object:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            return (await conn.execute(text(statement))).scalar()
+            result = await conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
     finally:
         await engine.dispose()
 
@@ -86,14 +87,16 @@ def test_tutor_up_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
     env.update(TUTOR_DATA_DIR=str(data_dir), TUTOR_PORT=str(port), TUTOR_LLM_PROVIDER="extractive")
 
     up = Up(env)
-    ready = up.wait_for("Ready in")
-    assert f"http://127.0.0.1:{port}" in ready
-    assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
-    pids = [p.pid for p in up.process_tree()] + [_postmaster_pid(data_dir)]
-    assert len(pids) >= 4  # supervisor, redis, api, worker, postgres
-    asyncio.run(_sql(data_dir, "INSERT INTO users (user_id) VALUES ('kept-across-restarts')"))
-
-    assert up.interrupt() == 0
+    try:
+        ready = up.wait_for("Ready in")
+        assert f"http://127.0.0.1:{port}" in ready
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        pids = [p.pid for p in up.process_tree()] + [_postmaster_pid(data_dir)]
+        assert len(pids) >= 4  # supervisor, redis, api, worker, postgres
+        asyncio.run(_sql(data_dir, "INSERT INTO users (user_id) VALUES ('kept-across-restarts')"))
+    finally:
+        code = up.interrupt()  # never leave a process tree behind, even when an assertion failed
+    assert code == 0
     assert [pid for pid in pids if _alive(pid)] == []
 
     again = Up(env)
