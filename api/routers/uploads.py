@@ -11,6 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
+from api.ratelimit import limit
 from api.deps import get_session, get_state
 from api.params import FormId
 from api.state import AppState
@@ -68,6 +69,7 @@ async def upload_pdfs(
     description: str | None = Form(None),
     course_id: FormId = None,
     user: Principal = Depends(current_teacher),
+    _: Principal = Depends(limit("upload")),
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> UploadAccepted:

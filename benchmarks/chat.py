@@ -1,0 +1,128 @@
+"""Chat server overhead and throughput (extractive provider: no model time), with llama-index as a peer.
+
+    python benchmarks/chat.py        # prints JSON
+
+Time to first `token` event at 1, 10 and 50 concurrent streams (p50, p95), and turns per second sustained on
+one API worker process (uvicorn, `tutor api`). The peer runs the same questions through a llama-index chat
+engine (context mode, MockLLM so neither side spends model time) over the same Chroma collection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+from common import REPO, bench_settings, ingest, median, percentile, sciq, sciq_pdf
+
+
+async def first_token_ms(client: httpx.AsyncClient, headers: dict[str, str], course_id: int, question: str) -> float:
+    started = time.perf_counter()
+    first = None
+    async with client.stream("POST", "/api/chat/stream", headers=headers,
+                             json={"course_id": course_id, "message": question}) as response:  # fmt: skip
+        async for line in response.aiter_lines():
+            if first is None and line.startswith("event: token"):
+                first = time.perf_counter()
+    assert first is not None, "no token event"
+    return 1000 * (first - started)
+
+
+async def measure(base: str, headers: dict[str, str], course_id: int, questions: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        for q in questions[:5]:  # warm up: model load, connection pool
+            await first_token_ms(client, headers, course_id, q)
+        for concurrency in (1, 10, 50):
+            samples: list[float] = []
+            rounds = max(3, 60 // concurrency)
+            for r in range(rounds):
+                batch = [questions[(r * concurrency + i) % len(questions)] for i in range(concurrency)]
+                samples += await asyncio.gather(*(first_token_ms(client, headers, course_id, q) for q in batch))
+            out[f"first_token_ms_c{concurrency}"] = {"p50": median(samples), "p95": percentile(samples, 0.95),
+                                                     "n": len(samples)}  # fmt: skip
+        done = 0
+        stop = time.perf_counter() + 15
+
+        async def loop(i: int) -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                await first_token_ms(client, headers, course_id, questions[(done + i) % len(questions)])
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop(i) for i in range(10)))
+        out["turns_per_s_c10"] = round(done / (time.perf_counter() - started), 1)
+    return out
+
+
+def peer(settings_path: str, course_id: int, questions: list[str]) -> dict[str, object]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import chromadb
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.llms import MockLLM
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from tutor.embeddings import packaged_model_dir
+
+    collection = chromadb.PersistentClient(path=settings_path).get_collection(f"course_{course_id}")
+    index = VectorStoreIndex.from_vector_store(
+        ChromaVectorStore(chroma_collection=collection),
+        embed_model=HuggingFaceEmbedding(model_name=str(packaged_model_dir()), device="cpu"),
+    )
+    engine = index.as_chat_engine(chat_mode="context", llm=MockLLM(max_tokens=64), similarity_top_k=5)
+    for q in questions[:5]:
+        engine.reset()
+        engine.chat(q)
+    samples = []
+    started = time.perf_counter()
+    for q in questions[:100]:
+        engine.reset()
+        t = time.perf_counter()
+        engine.chat(q)
+        samples.append(1000 * (time.perf_counter() - t))
+    return {"turn_ms_p50": median(samples), "turns_per_s_sequential": round(len(samples) / (time.perf_counter() - started), 1)}
+
+
+async def main() -> None:
+    items = sciq()
+    questions = [i["question"] for i in items]
+    async with bench_settings() as settings:
+        course_id = await ingest(settings, sciq_pdf(items[:150]))
+        from tutor.identity import mint_token
+
+        env = {**os.environ, **{f"TUTOR_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None}}
+        port = 8765
+        env.update(TUTOR_PORT=str(port), TUTOR_LOG_LEVEL="warning")
+        server = subprocess.Popen([sys.executable, "-m", "api.cli", "api"], env=env, cwd=REPO)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.2)
+            ours = await measure(base, {"Authorization": f"Bearer {mint_token(settings, 'bench-student')}"}, course_id,
+                                 questions)  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(30)
+        theirs = await asyncio.to_thread(peer, str(settings.resolved_chroma_path), course_id, questions)
+    print(json.dumps({"ours_one_api_worker": ours, "peer_llama_index_context_chat_engine": theirs,
+                      "turns_per_s_ratio_ours_vs_peer": round(float(ours["turns_per_s_c10"]) /  # type: ignore[arg-type]
+                                                             float(theirs["turns_per_s_sequential"]), 2),  # type: ignore[arg-type]
+                      "targets": {"p50_c1_ms_under": 30, "p95_c10_ms_under": 150}}, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,109 @@
+"""Shared set-up for benchmarks: a database (TUTOR_DATABASE_URL or embedded), settings, a course from SciQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SCIQ = REPO.parent / "shared" / "data" / "sciq_valid" / "sciq_valid.jsonl"
+sys.path.insert(0, str(REPO))
+
+from tutor.settings import Settings  # noqa: E402
+
+
+def sciq(with_support: bool = True) -> list[dict[str, str]]:
+    items = [json.loads(line) for line in SCIQ.read_text().splitlines()]
+    return [i for i in items if i["support"].strip()] if with_support else items
+
+
+def sciq_pdf(items: list[dict[str, str]], per_section: int = 3, sections_per_chapter: int = 5) -> bytes:
+    """A course PDF of SciQ support paragraphs: chapters of sections, each paragraph once."""
+    from fpdf import FPDF
+
+    seen: list[str] = list(dict.fromkeys(i["support"] for i in items))
+    pdf = FPDF()
+    pdf.set_auto_page_break(True, margin=20)
+    latin = lambda t: t.encode("latin-1", "replace").decode("latin-1")  # noqa: E731
+    per_chapter = per_section * sections_per_chapter
+    for c in range(0, len(seen), per_chapter):
+        pdf.add_page()
+        pdf.start_section(f"Chapter {c // per_chapter + 1}", level=0)
+        pdf.set_font("Helvetica", "B", 20)
+        pdf.multi_cell(0, 10, f"Chapter {c // per_chapter + 1}", new_x="LMARGIN", new_y="NEXT")
+        for s in range(c, min(c + per_chapter, len(seen)), per_section):
+            title = latin(" ".join(seen[s].split()[:5]))
+            pdf.start_section(title, level=1)
+            pdf.set_font("Helvetica", "B", 14)
+            pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("Helvetica", "", 11)
+            for paragraph in seen[s : s + per_section]:
+                pdf.multi_cell(0, 6, latin(paragraph), new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(3)
+    return bytes(pdf.output())
+
+
+@asynccontextmanager
+async def bench_settings(**overrides: Any) -> AsyncIterator[Settings]:
+    from db import migrate
+    from db.embedded import EmbeddedPostgres
+    from db.engine import create_database, with_database
+
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    server = None
+    url = os.environ.get("TUTOR_DATABASE_URL")
+    if not url:
+        server = EmbeddedPostgres(work / "pg")
+        await asyncio.to_thread(server.start)
+        await create_database(server.url(), "bench")
+        url = with_database(server.url(), "bench")
+    await asyncio.to_thread(migrate.upgrade, url)
+    settings = Settings(database_url=url, data_dir=work, chroma_path=work / "chroma", llm_provider="extractive",
+                        max_pages=5000, rate_limit_chat_per_minute=10**6, **overrides)  # fmt: skip
+    try:
+        yield settings
+    finally:
+        if server:
+            await asyncio.to_thread(server.stop)
+
+
+async def ingest(settings: Settings, pdf: bytes, name: str = "sciq.pdf") -> int:
+    from db.engine import create_engine, session_factory
+    from ingestion.pipeline import Ingestor
+    from ingestion.storage import open_storage
+    from ingestion.uploads import UploadedFile, accept_upload
+    from tutor.embeddings import get_embedder
+    from tutor.identity import Principal, sign_in
+    from tutor.vectorstore import open_vector_store
+
+    engine = create_engine(settings.database_url or "")
+    sessions = session_factory(engine)
+    teacher = Principal("bench-teacher", "teacher")
+    try:
+        async with sessions() as session, session.begin():
+            await sign_in(session, teacher)
+            receipt = await accept_upload(session, open_storage(settings), settings, uploader=teacher,
+                                          files=[UploadedFile(name, pdf)], title="SciQ", description=None,
+                                          course_id=None)  # fmt: skip
+        await Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings),
+                       get_embedder(settings)).run(receipt.job_id)  # fmt: skip
+        return receipt.course_id
+    finally:
+        await engine.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 1)

@@ -1,0 +1,38 @@
+"""Per-user rate limits on chat and uploads, kept in Redis so they hold across API workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.app import create_app
+from tutor.settings import Settings
+
+
+async def test_too_many_requests_get_429_with_retry_after_across_app_instances(
+    settings: Settings, auth: Callable[..., dict[str, str]], db: AsyncEngine
+) -> None:
+    limited = settings.model_copy(update={"rate_limit_chat_per_minute": 2, "rate_limit_uploads_per_hour": 1})
+    one, two = create_app(limited), create_app(limited)  # two API workers sharing one Redis
+    async with one.router.lifespan_context(one), two.router.lifespan_context(two):
+        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in (one, two)]
+        student = auth("student-rl-" + settings.celery_queue)
+        body = {"course_id": 1, "message": "hi"}
+        statuses = [(await clients[i % 2].post("/api/chat/stream", headers=student, json=body)).status_code for i in range(3)]
+        assert statuses[:2] == [404, 404]  # counted (no such course), not limited yet
+        limited_response = await clients[0].post("/api/chat/stream", headers=student, json=body)
+        assert limited_response.status_code == 429
+        assert limited_response.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(limited_response.headers["Retry-After"]) <= 60
+        other = auth("student-rl-other-" + settings.celery_queue)
+        assert (await clients[1].post("/api/chat/stream", headers=other, json=body)).status_code == 404  # per user
+
+        teacher = auth("teacher-rl-" + settings.celery_queue, "teacher")
+        files = [("files", ("a.pdf", b"not a pdf", "application/pdf"))]
+        assert (await clients[0].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})).status_code == 415
+        again = await clients[1].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) > 60
+        for c in clients:
+            await c.aclose()
