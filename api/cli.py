@@ -56,15 +56,19 @@ def worker(concurrency: int | None = typer.Option(None, help="Default: TUTOR_WOR
     celery_app.worker_main(
         [
             "worker",
-            "--queues", settings.celery_queue,
+            "--queues",
+            settings.celery_queue,
             # One process does one job at a time: the solo pool saves the prefork parent (~200 MB resident).
-            "--pool", "solo" if processes == 1 else "prefork",
-            "--concurrency", str(processes),
-            "--loglevel", settings.log_level.upper(),
+            "--pool",
+            "solo" if processes == 1 else "prefork",
+            "--concurrency",
+            str(processes),
+            "--loglevel",
+            settings.log_level.upper(),
             "--without-gossip",
             "--without-mingle",
         ]
-    )  # fmt: skip
+    )
 
 
 @app.command()
@@ -86,9 +90,14 @@ def ingest(
 
         token = mint_token(settings, "teacher", "teacher", ttl_s=int(timeout) + 600)
     code = run_ingest(
-        api_url or f"http://{settings.host}:{settings.port}", token, files, title=title, description=description,
-        course_id=course_id, timeout=timeout,
-    )  # fmt: skip
+        api_url or f"http://{settings.host}:{settings.port}",
+        token,
+        files,
+        title=title,
+        description=description,
+        course_id=course_id,
+        timeout=timeout,
+    )
     raise typer.Exit(code)
 
 

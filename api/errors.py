@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tutor.errors import TutorError
@@ -53,6 +54,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("invalid_request", f"invalid request: {summary}", details=problems), status_code=422
         )
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 is "data exception": the database refused a value the client sent (a NUL character,
+        # text too long for its column). The request is at fault, and its transaction wrote nothing.
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if sqlstate.startswith("22"):
+            reason = str(exc.orig).split("\n", 1)[0]
+            return JSONResponse(error_body("invalid_input", f"a value cannot be stored: {reason}"), status_code=422)
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

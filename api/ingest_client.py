@@ -21,18 +21,25 @@ def _error_text(response: httpx.Response) -> str:
 
 
 def run_ingest(
-    api: str, token: str, files: list[Path], *, title: str | None, description: str | None,
-    course_id: int | None, timeout: float,
-) -> int:  # fmt: skip
+    api: str,
+    token: str,
+    files: list[Path],
+    *,
+    title: str | None,
+    description: str | None,
+    course_id: int | None,
+    timeout: float,
+) -> int:
     headers = {"Authorization": f"Bearer {token}"}
     data = {k: str(v) for k, v in {"title": title, "description": description, "course_id": course_id}.items() if v}
     with httpx.Client(base_url=api, headers=headers, timeout=120) as client:
         handles = [p.open("rb") for p in files]
         try:
             response = client.post(
-                "/api/upload-pdfs", data=data,
+                "/api/upload-pdfs",
+                data=data,
                 files=[("files", (p.name, h, "application/pdf")) for p, h in zip(files, handles, strict=True)],
-            )  # fmt: skip
+            )
         except httpx.HTTPError as exc:
             console.print(f"[red]cannot reach {api}: {exc}[/red]")
             return 2
@@ -48,8 +55,12 @@ def run_ingest(
         job_id = accepted["job_id"]
         console.print(f"course {accepted['course_id']}, job {job_id}")
         deadline = time.monotonic() + timeout
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn())  # fmt: skip
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console) as progress:
             bar = progress.add_task("queued", total=100)
             while True:

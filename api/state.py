@@ -57,8 +57,9 @@ class AppState:
             from tutor.embeddings import get_embedder
             from tutor.llm.factory import get_llm
 
-            self._chat_engine = ChatEngine(self.settings, self.sessions, self.vector_store(),
-                                           get_embedder(self.settings), get_llm(self.settings))  # fmt: skip
+            self._chat_engine = ChatEngine(
+                self.settings, self.sessions, self.vector_store(), get_embedder(self.settings), get_llm(self.settings)
+            )
         return self._chat_engine
 
     async def close(self) -> None:

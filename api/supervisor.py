@@ -169,4 +169,3 @@ def run_up(settings: Settings) -> int:
         stack.stop()
         _say("Stopped.")
     return code
-

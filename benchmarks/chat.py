@@ -23,8 +23,9 @@ from common import REPO, bench_settings, ingest, median, percentile, sciq, sciq_
 async def first_token_ms(client: httpx.AsyncClient, headers: dict[str, str], course_id: int, question: str) -> float:
     started = time.perf_counter()
     first = None
-    async with client.stream("POST", "/api/chat/stream", headers=headers,
-                             json={"course_id": course_id, "message": question}) as response:  # fmt: skip
+    async with client.stream(
+        "POST", "/api/chat/stream", headers=headers, json={"course_id": course_id, "message": question}
+    ) as response:
         async for line in response.aiter_lines():
             if first is None and line.startswith("event: token"):
                 first = time.perf_counter()
@@ -44,8 +45,11 @@ async def measure(base: str, headers: dict[str, str], course_id: int, questions:
             for r in range(rounds):
                 batch = [questions[(r * concurrency + i) % len(questions)] for i in range(concurrency)]
                 samples += await asyncio.gather(*(first_token_ms(client, headers, course_id, q) for q in batch))
-            out[f"first_token_ms_c{concurrency}"] = {"p50": median(samples), "p95": percentile(samples, 0.95),
-                                                     "n": len(samples)}  # fmt: skip
+            out[f"first_token_ms_c{concurrency}"] = {
+                "p50": median(samples),
+                "p95": percentile(samples, 0.95),
+                "n": len(samples),
+            }
         done = 0
         stop = time.perf_counter() + 15
 
@@ -87,7 +91,10 @@ def peer(settings_path: str, course_id: int, questions: list[str]) -> dict[str, 
         t = time.perf_counter()
         engine.chat(q)
         samples.append(1000 * (time.perf_counter() - t))
-    return {"turn_ms_p50": median(samples), "turns_per_s_sequential": round(len(samples) / (time.perf_counter() - started), 1)}
+    return {
+        "turn_ms_p50": median(samples),
+        "turns_per_s_sequential": round(len(samples) / (time.perf_counter() - started), 1),
+    }
 
 
 async def main() -> None:
@@ -97,7 +104,10 @@ async def main() -> None:
         course_id = await ingest(settings, sciq_pdf(items[:150]))
         from tutor.identity import mint_token
 
-        env = {**os.environ, **{f"TUTOR_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None}}
+        env = {
+            **os.environ,
+            **{f"TUTOR_{k.upper()}": str(v) for k, v in settings.model_dump().items() if v is not None},
+        }
         port = 8765
         env.update(TUTOR_PORT=str(port), TUTOR_LOG_LEVEL="warning")
         server = subprocess.Popen([sys.executable, "-m", "api.cli", "api"], env=env, cwd=REPO)
@@ -112,16 +122,28 @@ async def main() -> None:
                     pass
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.2)
-            ours = await measure(base, {"Authorization": f"Bearer {mint_token(settings, 'bench-student')}"}, course_id,
-                                 questions)  # fmt: skip
+            ours = await measure(
+                base, {"Authorization": f"Bearer {mint_token(settings, 'bench-student')}"}, course_id, questions
+            )
         finally:
             server.terminate()
             server.wait(30)
         theirs = await asyncio.to_thread(peer, str(settings.resolved_chroma_path), course_id, questions)
-    print(json.dumps({"ours_one_api_worker": ours, "peer_llama_index_context_chat_engine": theirs,
-                      "turns_per_s_ratio_ours_vs_peer": round(float(ours["turns_per_s_c10"]) /  # type: ignore[arg-type]
-                                                             float(theirs["turns_per_s_sequential"]), 2),  # type: ignore[arg-type]
-                      "targets": {"p50_c1_ms_under": 30, "p95_c10_ms_under": 150}}, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "ours_one_api_worker": ours,
+                "peer_llama_index_context_chat_engine": theirs,
+                "turns_per_s_ratio_ours_vs_peer": round(
+                    float(ours["turns_per_s_c10"])  # type: ignore[arg-type]
+                    / float(theirs["turns_per_s_sequential"]),
+                    2,
+                ),  # type: ignore[arg-type]
+                "targets": {"p50_c1_ms_under": 30, "p95_c10_ms_under": 150},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,15 @@ async def bench_settings(**overrides: Any) -> AsyncIterator[Settings]:
         await create_database(server.url(), "bench")
         url = with_database(server.url(), "bench")
     await asyncio.to_thread(migrate.upgrade, url)
-    settings = Settings(database_url=url, data_dir=work, chroma_path=work / "chroma", llm_provider="extractive",
-                        max_pages=5000, rate_limit_chat_per_minute=10**6, **overrides)  # fmt: skip
+    settings = Settings(
+        database_url=url,
+        data_dir=work,
+        chroma_path=work / "chroma",
+        llm_provider="extractive",
+        max_pages=5000,
+        rate_limit_chat_per_minute=10**6,
+        **overrides,
+    )
     try:
         yield settings
     finally:
@@ -90,11 +97,19 @@ async def ingest(settings: Settings, pdf: bytes, name: str = "sciq.pdf") -> int:
     try:
         async with sessions() as session, session.begin():
             await sign_in(session, teacher)
-            receipt = await accept_upload(session, open_storage(settings), settings, uploader=teacher,
-                                          files=[UploadedFile(name, pdf)], title="SciQ", description=None,
-                                          course_id=None)  # fmt: skip
-        await Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings),
-                       get_embedder(settings)).run(receipt.job_id)  # fmt: skip
+            receipt = await accept_upload(
+                session,
+                open_storage(settings),
+                settings,
+                uploader=teacher,
+                files=[UploadedFile(name, pdf)],
+                title="SciQ",
+                description=None,
+                course_id=None,
+            )
+        await Ingestor(
+            settings, sessions, open_storage(settings), open_vector_store(settings), get_embedder(settings)
+        ).run(receipt.job_id)
         return receipt.course_id
     finally:
         await engine.dispose()

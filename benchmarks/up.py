@@ -1,6 +1,6 @@
 """`tutor up` start-up and footprint: seconds to ready (first and second start) and resident memory at rest.
 
-    python benchmarks/up.py        # prints JSON
+python benchmarks/up.py        # prints JSON
 """
 
 from __future__ import annotations
@@ -28,14 +28,24 @@ def tree_rss_mb(pid: int, data_dir: Path) -> dict[str, float]:
     pg = [psutil.Process(postmaster), *psutil.Process(postmaster).children(recursive=True)]
     ours = sum(p.memory_info().rss for p in procs) / 2**20
     postgres = sum(p.memory_info().rss for p in pg) / 2**20
-    return {"python_and_redis_mb": round(ours), "postgres_mb": round(postgres), "total_mb": round(ours + postgres),
-            "processes": len(procs) + len(pg)}  # fmt: skip
+    return {
+        "python_and_redis_mb": round(ours),
+        "postgres_mb": round(postgres),
+        "total_mb": round(ours + postgres),
+        "processes": len(procs) + len(pg),
+    }
 
 
 def start(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[str], float]:
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "up"], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "up"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if "Ready in" in line:
@@ -58,9 +68,18 @@ def main() -> None:
         proc, second = start(env, data_dir)
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
-    print(json.dumps({"first_start_ready_s": round(first, 2), "second_start_ready_s": round(second, 2),
-                      "stop_s": round(stop, 2), "memory_at_rest": memory,
-                      "targets": {"ready_s_under": 15, "total_mb_under": 1024}}, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "first_start_ready_s": round(first, 2),
+                "second_start_ready_s": round(second, 2),
+                "stop_s": round(stop, 2),
+                "memory_at_rest": memory,
+                "targets": {"ready_s_under": 15, "total_mb_under": 1024},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
     return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap, paragraph_separator="\n\n")
 
 
-def chunk_topic(topic: TopicDraft, *, chunk_size: int = CHUNK_TOKENS, chunk_overlap: int = CHUNK_OVERLAP) -> list[ChunkDraft]:
+def chunk_topic(
+    topic: TopicDraft, *, chunk_size: int = CHUNK_TOKENS, chunk_overlap: int = CHUNK_OVERLAP
+) -> list[ChunkDraft]:
     # The topic's text with the offset where each paragraph starts, to map chunk offsets back to pages.
     starts: list[int] = []
     pages: list[int] = []

@@ -73,7 +73,9 @@ def _open(data: bytes, filename: str) -> Any:
         raise IngestionError("not_a_pdf", "this is not a PDF file (its content says otherwise, whatever its name)")
     if b"%%EOF" not in data[-4096:]:
         # Readers repair a cut-off file silently and show what survived; a course must not be built from half.
-        raise IngestionError("corrupt_pdf", "the PDF is incomplete (it ends before its end-of-file marker); upload it again")
+        raise IngestionError(
+            "corrupt_pdf", "the PDF is incomplete (it ends before its end-of-file marker); upload it again"
+        )
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
     except Exception as exc:
@@ -163,8 +165,16 @@ def _merge_lines(blocks: list[Block]) -> list[Block]:
             and 0 <= b.y0 - prev.y1 < 0.5 * b.size
             and abs(prev.x0 - b.x0) < 3 * b.size
         ):
-            merged[-1] = Block(prev.page, f"{prev.text} {b.text}", prev.size, prev.bold, min(prev.x0, b.x0), prev.y0,
-                               max(prev.x1, b.x1), b.y1)  # fmt: skip
+            merged[-1] = Block(
+                prev.page,
+                f"{prev.text} {b.text}",
+                prev.size,
+                prev.bold,
+                min(prev.x0, b.x0),
+                prev.y0,
+                max(prev.x1, b.x1),
+                b.y1,
+            )
         else:
             merged.append(b)
     return merged
@@ -197,10 +207,14 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
         page_blocks = []
         for b in blocks:
             z = zone(b, h)
-            if z and len(b.text) < 100 and (
-                PAGE_NUMBER.match(b.text)
-                or normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many
-                or (z in running and b.size <= body)
+            if (
+                z
+                and len(b.text) < 100
+                and (
+                    PAGE_NUMBER.match(b.text)
+                    or normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many
+                    or (z in running and b.size <= body)
+                )
             ):
                 continue
             page_blocks.append(b)
@@ -284,11 +298,7 @@ def _font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int
             if b.size >= body * 1.15 or (b.bold and b.size >= body and NUMBERING.match(b.text)):
                 candidates.append((p, i, b.size, title))
     levels = sorted({round(size) for *_, size, _ in candidates}, reverse=True)[:3]
-    return {
-        (p, i): (levels.index(round(size)) + 1, title)
-        for p, i, size, title in candidates
-        if round(size) in levels
-    }
+    return {(p, i): (levels.index(round(size)) + 1, title) for p, i, size, title in candidates if round(size) in levels}
 
 
 def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading], filename: str) -> list[Section]:

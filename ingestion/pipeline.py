@@ -95,7 +95,9 @@ class Ingestor:
             if not isinstance(exc, IngestionError):
                 log.exception("job %s failed", job_id)
             await self._undo(course_id, file_ids, created_course=bool(payload.get("created_course")))
-            await jobs.fail(self.sessions, job_id, error, {"course_id": None if payload.get("created_course") else course_id})
+            await jobs.fail(
+                self.sessions, job_id, error, {"course_id": None if payload.get("created_course") else course_id}
+            )
 
     async def _load_files(self, file_ids: list[str]) -> list[SourceFile]:
         async with self.sessions() as session:
@@ -112,7 +114,9 @@ class Ingestor:
         files_by_name: dict[str, SourceFile] = {}
         notes: list[str] = []
         for i, f in enumerate(files, 1):
-            await jobs.report(self.sessions, job_id, 2 + int(20 * (i - 1) / len(files)), f"Reading {f.filename} ({i}/{len(files)})")
+            await jobs.report(
+                self.sessions, job_id, 2 + int(20 * (i - 1) / len(files)), f"Reading {f.filename} ({i}/{len(files)})"
+            )
             with self.timings.stage("parse"):
                 data = await asyncio.to_thread(self.storage.get, f.file_path or "")
                 # Two uploads may share a name; citations must still tell them apart.
@@ -124,7 +128,9 @@ class Ingestor:
                 pages = ", ".join(str(p) for p in doc.scanned_pages[:20])
                 notes.append(f"{name}: {len(doc.scanned_pages)} page(s) without text (scanned?) skipped: {pages}")
         note = (" Note: " + "; ".join(notes)) if notes else ""
-        await jobs.report(self.sessions, job_id, 25, f"Structuring {sum(d.page_count for d in docs)} pages into weeks.{note}")
+        await jobs.report(
+            self.sessions, job_id, 25, f"Structuring {sum(d.page_count for d in docs)} pages into weeks.{note}"
+        )
         with self.timings.stage("structure"):
             modules = await asyncio.to_thread(build_structure, docs)
         if not modules:
@@ -139,7 +145,12 @@ class Ingestor:
         embeddings: list[list[float]] = []
         total = len(chunks)
         for start in range(0, total, EMBED_BATCH):
-            await jobs.report(self.sessions, job_id, 35 + int(55 * start / max(total, 1)), f"Embedding chunks {start + 1}-{min(start + EMBED_BATCH, total)} of {total}.{note}")
+            await jobs.report(
+                self.sessions,
+                job_id,
+                35 + int(55 * start / max(total, 1)),
+                f"Embedding chunks {start + 1}-{min(start + EMBED_BATCH, total)} of {total}.{note}",
+            )
             batch = [c.chunk.text for c in chunks[start : start + EMBED_BATCH]]
             with self.timings.stage("embed"):
                 embeddings += await asyncio.to_thread(self.embedder.embed_documents, batch)
@@ -167,7 +178,9 @@ class Ingestor:
             if job is None or job.status != "processing":
                 return  # another run finished it first: exactly once
             week_offset = int(
-                await session.scalar(select(func.coalesce(func.max(Module.week), 0)).where(Module.course_id == course_id))
+                await session.scalar(
+                    select(func.coalesce(func.max(Module.week), 0)).where(Module.course_id == course_id)
+                )
                 or 0
             )
             module_ids: dict[int, int] = {}
@@ -176,37 +189,51 @@ class Ingestor:
             for draft, questions in zip(plan.modules, plan.quizzes, strict=True):
                 week = week_offset + draft.week
                 module = Module(
-                    course_id=course_id, week=week, title=draft.title[:500], description=draft.description,
-                    learning_objectives=draft.learning_objectives, order_index=week,
-                )  # fmt: skip
+                    course_id=course_id,
+                    week=week,
+                    title=draft.title[:500],
+                    description=draft.description,
+                    learning_objectives=draft.learning_objectives,
+                    order_index=week,
+                )
                 session.add(module)
                 await session.flush()
                 module_ids[draft.week] = module.id
                 for t in draft.topics:
                     topic = Topic(
-                        module_id=module.id, title=t.title[:500], content=t.content, order_index=t.order_index,
+                        module_id=module.id,
+                        title=t.title[:500],
+                        content=t.content,
+                        order_index=t.order_index,
                         estimated_time=t.estimated_time,
-                    )  # fmt: skip
+                    )
                     session.add(topic)
                     await session.flush()
                     topic_ids[draft.week * 10_000 + t.order_index] = topic.id
                 if questions:
                     quiz = Quiz(
-                        quiz_id=f"quiz_{course_id}_w{week}_{uuid.uuid4().hex[:8]}", course_id=course_id,
-                        module_id=module.id, title=f"Week {week} quiz: {draft.title}"[:500],
-                        description=f"{len(questions)} questions on {draft.title}", quiz_type="module",
+                        quiz_id=f"quiz_{course_id}_w{week}_{uuid.uuid4().hex[:8]}",
+                        course_id=course_id,
+                        module_id=module.id,
+                        title=f"Week {week} quiz: {draft.title}"[:500],
+                        description=f"{len(questions)} questions on {draft.title}",
+                        quiz_type="module",
                         passing_score=70,
-                    )  # fmt: skip
+                    )
                     session.add(quiz)
                     await session.flush()
                     for q in questions:
                         session.add(
                             QuizQuestion(
-                                quiz_id=quiz.quiz_id, question_number=q.question_number, question_text=q.question_text,
-                                options=q.options, correct_answer=q.correct_answer, explanation=q.explanation,
+                                quiz_id=quiz.quiz_id,
+                                question_number=q.question_number,
+                                question_text=q.question_text,
+                                options=q.options,
+                                correct_answer=q.correct_answer,
+                                explanation=q.explanation,
                                 difficulty=q.difficulty,
                             )
-                        )  # fmt: skip
+                        )
                     question_count += len(questions)
             await session.flush()
 
@@ -215,20 +242,32 @@ class Ingestor:
                     chunk_id=chunk_id(course_id, p.file.checksum or p.file.file_id, p.topic_key, p.chunk.index),
                     text=p.chunk.text,
                     metadata=ChunkMetadata(
-                        course_id=course_id, module_id=module_ids[p.module.week], topic_id=topic_ids[p.topic_key],
-                        week=week_offset + p.module.week, topic_title=p.topic.title, file_id=p.file.file_id,
-                        filename=p.file.filename, page_start=p.chunk.page_start, page_end=p.chunk.page_end,
+                        course_id=course_id,
+                        module_id=module_ids[p.module.week],
+                        topic_id=topic_ids[p.topic_key],
+                        week=week_offset + p.module.week,
+                        topic_title=p.topic.title,
+                        file_id=p.file.file_id,
+                        filename=p.file.filename,
+                        page_start=p.chunk.page_start,
+                        page_end=p.chunk.page_end,
                     ),
-                )  # fmt: skip
+                )
                 for p in plan.chunks
             ]
             with self.timings.stage("store"):
                 if records:
                     await asyncio.to_thread(
-                        self.store.upsert, course_id, records, plan.embeddings,
-                        embedding_model=self.embedder.name, dimension=self.embedder.dimension,
-                    )  # fmt: skip
-            await session.execute(update(Course).where(Course.course_id == course_id).values(status="active", updated_at=func.now()))
+                        self.store.upsert,
+                        course_id,
+                        records,
+                        plan.embeddings,
+                        embedding_model=self.embedder.name,
+                        dimension=self.embedder.dimension,
+                    )
+            await session.execute(
+                update(Course).where(Course.course_id == course_id).values(status="active", updated_at=func.now())
+            )
             result = {
                 "course_id": course_id,
                 "modules": len(plan.modules),
@@ -239,8 +278,10 @@ class Ingestor:
                 "pages": sum(d.page_count for d in plan.docs),
                 "scanned_pages": {d.filename: d.scanned_pages for d in plan.docs if d.scanned_pages},
                 "file_ids": [f.file_id for f in plan.files_by_name.values()],
-                "seconds": {**{k: round(v, 3) for k, v in self.timings.seconds.items()},
-                            "write": round(time.perf_counter() - started, 3)},
+                "seconds": {
+                    **{k: round(v, 3) for k, v in self.timings.seconds.items()},
+                    "write": round(time.perf_counter() - started, 3),
+                },
             }
             summary = f"Done: {result['modules']} weeks, {result['topics']} topics, {result['questions']} questions, {result['chunks']} chunks"
             jobs.complete(job, result, summary)
@@ -259,4 +300,3 @@ class Ingestor:
                 await session.execute(delete(Course).where(Course.course_id == course_id))
             else:
                 await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
-

@@ -79,10 +79,13 @@ def generate_module_quiz(
         if sentence is None:
             continue
         distractors = [
-            t for t in pool
-            if t != term and not _term_pattern(t).search(sentence.text) and not t.startswith(term[:4])
+            t
+            for t in pool
+            if t != term
+            and not _term_pattern(t).search(sentence.text)
+            and not t.startswith(term[:4])
             and not term.startswith(t[:4])
-        ]  # fmt: skip
+        ]
         if len(distractors) < 3:
             continue
         # Distractors of similar length read as plausible; a little randomness keeps them from repeating.
@@ -103,10 +106,14 @@ def generate_module_quiz(
         question = QuestionDraft(
             question_number=len(questions) + 1,
             question_text=f"Fill in the blank: {pattern.sub(BLANK, sentence.text)}",
-            options=options, correct_answer=correct,
+            options=options,
+            correct_answer=correct,
             explanation=f"“{sentence.text}” ({sentence.source}, p. {sentence.page})",
-            difficulty=difficulty, source_file=sentence.source, page=sentence.page, topic_title=sentence.topic,
-        )  # fmt: skip
+            difficulty=difficulty,
+            source_file=sentence.source,
+            page=sentence.page,
+            topic_title=sentence.topic,
+        )
         if not validate_question(question):
             questions.append(question)
             used_sentences.add(sentence.text)

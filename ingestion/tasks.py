@@ -41,9 +41,12 @@ def ingest(self: Task, job_id: str) -> None:
         engine = create_engine(res["settings"].database_url, pool_size=2)
         try:
             ingestor = Ingestor(
-                settings=res["settings"], sessions=session_factory(engine), storage=open_storage(res["settings"]),
-                store=res["store"], embedder=res["embedder"],
-            )  # fmt: skip
+                settings=res["settings"],
+                sessions=session_factory(engine),
+                storage=open_storage(res["settings"]),
+                store=res["store"],
+                embedder=res["embedder"],
+            )
             await ingestor.run(job_id, self.request.id)
         finally:
             await engine.dispose()

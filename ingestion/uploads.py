@@ -68,9 +68,10 @@ def validate_files(files: list[UploadedFile], settings: Settings) -> list[tuple[
     for f in files:
         if len(f.data) > limit:
             raise UploadError(
-                "file_too_large", f"{f.filename}: {len(f.data) / 2**20:.1f} MB is over the {settings.max_upload_mb} MB limit",
+                "file_too_large",
+                f"{f.filename}: {len(f.data) / 2**20:.1f} MB is over the {settings.max_upload_mb} MB limit",
                 status=413,
-            )  # fmt: skip
+            )
         try:
             pages = inspect_pdf(f.data, f.filename, max_pages=settings.max_pages)
         except IngestionError as exc:
@@ -107,14 +108,13 @@ async def accept_upload(
         await session.flush()
         course_id = course.course_id
 
-    known = {
-        checksum: file_id
-        for checksum, file_id in (
+    known = dict(
+        (
             await session.execute(
                 select(SourceFile.checksum, SourceFile.file_id).where(SourceFile.course_id == course_id)
             )
         ).all()
-    }
+    )
     assert course_id is not None
     job_id, task_id = f"job_{uuid.uuid4().hex}", str(uuid.uuid4())
     receipt = UploadReceipt(job_id=job_id, task_id=task_id, course_id=course_id, created_course=created)
@@ -127,23 +127,34 @@ async def accept_upload(
         location = storage.put(f"{course_id}/{file_id}.pdf", upload.data)
         session.add(
             SourceFile(
-                file_id=file_id, course_id=course_id, filename=upload.filename[:500], file_path=location,
-                file_size=len(upload.data), file_type="pdf", uploaded_by=uploader.user_id, checksum=checksum,
+                file_id=file_id,
+                course_id=course_id,
+                filename=upload.filename[:500],
+                file_path=location,
+                file_size=len(upload.data),
+                file_type="pdf",
+                uploaded_by=uploader.user_id,
+                checksum=checksum,
             )
-        )  # fmt: skip
+        )
         receipt.files.append(AcceptedFile(file_id, upload.filename, pages, len(upload.data), checksum))
     if not receipt.files:
         names = ", ".join(f"{d.filename} (as {d.existing_file_id})" for d in receipt.duplicates)
         raise TutorError("duplicate_files", f"already in course {course_id}: {names}", status=409)
     session.add(
         Job(
-            job_id=job_id, task_id=task_id, job_type=PDF_PROCESSING, status="pending", progress=0,
-            message=f"Queued: {len(receipt.files)} PDF(s) for course {course_id}", created_by=uploader.user_id,
+            job_id=job_id,
+            task_id=task_id,
+            job_type=PDF_PROCESSING,
+            status="pending",
+            progress=0,
+            message=f"Queued: {len(receipt.files)} PDF(s) for course {course_id}",
+            created_by=uploader.user_id,
             payload={
                 "course_id": course_id,
                 "created_course": created,
                 "file_ids": [f.file_id for f in receipt.files],
             },
         )
-    )  # fmt: skip
+    )
     return receipt

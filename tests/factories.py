@@ -90,8 +90,14 @@ def encrypted_pdf() -> bytes:
     return bytes(pdf.output())
 
 
-async def ingest_course(settings, sessions, files: list[tuple[str, bytes]], *, teacher: str = "teacher-chat",  # type: ignore[no-untyped-def]
-                        title: str = "Science") -> int:  # fmt: skip
+async def ingest_course(
+    settings,
+    sessions,
+    files: list[tuple[str, bytes]],
+    *,
+    teacher: str = "teacher-chat",  # type: ignore[no-untyped-def]
+    title: str = "Science",
+) -> int:
     """A course built by the real pipeline, in process (no broker): rows in PostgreSQL, chunks in Chroma."""
     from ingestion.pipeline import Ingestor
     from ingestion.storage import open_storage
@@ -104,9 +110,15 @@ async def ingest_course(settings, sessions, files: list[tuple[str, bytes]], *, t
     async with sessions() as session, session.begin():
         await sign_in(session, owner)
         receipt = await accept_upload(
-            session, open_storage(settings), settings, uploader=owner, files=[UploadedFile(n, d) for n, d in files],
-            title=title, description=None, course_id=None,
-        )  # fmt: skip
+            session,
+            open_storage(settings),
+            settings,
+            uploader=owner,
+            files=[UploadedFile(n, d) for n, d in files],
+            title=title,
+            description=None,
+            course_id=None,
+        )
     ingestor = Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings), get_embedder(settings))
     await ingestor.run(receipt.job_id)
     return receipt.course_id

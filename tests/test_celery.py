@@ -8,9 +8,7 @@ from ingestion.celery_app import create_celery
 from tutor.settings import Settings
 
 
-def test_a_task_round_trips_through_a_real_worker(
-    settings: Settings, worker: subprocess.Popen[bytes]
-) -> None:
+def test_a_task_round_trips_through_a_real_worker(settings: Settings, worker: subprocess.Popen[bytes]) -> None:
     app = create_celery(settings)
     result = app.send_task("tutor.ping", args=["hello"], queue=settings.celery_queue)
     assert result.get(timeout=60) == "pong:hello"

@@ -69,8 +69,9 @@ async def course_progress(session: AsyncSession, course_id: int, user_id: str) -
     modules = [ModuleProgress(*row) for row in (await session.execute(MODULE_STATUS, params)).all()]
     # AVG over modules the student has touched would overstate progress: untouched modules count as 0.
     overall = round(sum(m.progress_percentage for m in modules) / len(modules), 2) if modules else 0.0
-    return CourseProgress(course_id, user_id, head.course_title, int(head.total_modules),
-                          int(head.completed_modules), overall, modules)  # fmt: skip
+    return CourseProgress(
+        course_id, user_id, head.course_title, int(head.total_modules), int(head.completed_modules), overall, modules
+    )
 
 
 SCORE_BUCKETS = text(

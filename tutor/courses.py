@@ -100,32 +100,52 @@ class CourseView:
 async def full_course(session: AsyncSession, course: Course, *, with_answers: bool) -> CourseView:
     """The seed's "full course" query: modules by week, topics in order, quizzes with their questions."""
     cid = course.course_id
-    modules = (await session.execute(select(Module).where(Module.course_id == cid).order_by(Module.week))).scalars().all()
+    modules = (
+        (await session.execute(select(Module).where(Module.course_id == cid).order_by(Module.week))).scalars().all()
+    )
     topics = (
-        await session.execute(
-            select(Topic).join(Module, Topic.module_id == Module.id).where(Module.course_id == cid)
-            .order_by(Topic.module_id, Topic.order_index, Topic.id)
+        (
+            await session.execute(
+                select(Topic)
+                .join(Module, Topic.module_id == Module.id)
+                .where(Module.course_id == cid)
+                .order_by(Topic.module_id, Topic.order_index, Topic.id)
+            )
         )
-    ).scalars().all()  # fmt: skip
+        .scalars()
+        .all()
+    )
     quizzes = (await session.execute(select(Quiz).where(Quiz.course_id == cid).order_by(Quiz.id))).scalars().all()
     questions = (
-        await session.execute(
-            select(QuizQuestion).join(Quiz, QuizQuestion.quiz_id == Quiz.quiz_id).where(Quiz.course_id == cid)
-            .order_by(QuizQuestion.quiz_id, QuizQuestion.question_number)
+        (
+            await session.execute(
+                select(QuizQuestion)
+                .join(Quiz, QuizQuestion.quiz_id == Quiz.quiz_id)
+                .where(Quiz.course_id == cid)
+                .order_by(QuizQuestion.quiz_id, QuizQuestion.question_number)
+            )
         )
-    ).scalars().all()  # fmt: skip
+        .scalars()
+        .all()
+    )
     files = (
-        await session.execute(select(SourceFile).where(SourceFile.course_id == cid).order_by(SourceFile.id))
-    ).scalars().all()
+        (await session.execute(select(SourceFile).where(SourceFile.course_id == cid).order_by(SourceFile.id)))
+        .scalars()
+        .all()
+    )
 
     by_quiz: dict[str, list[QuestionView]] = defaultdict(list)
     for q in questions:
         by_quiz[q.quiz_id].append(
             QuestionView(
-                q.question_number, q.question_text, q.options, q.difficulty,
-                q.correct_answer if with_answers else None, q.explanation if with_answers else None,
+                q.question_number,
+                q.question_text,
+                q.options,
+                q.difficulty,
+                q.correct_answer if with_answers else None,
+                q.explanation if with_answers else None,
             )
-        )  # fmt: skip
+        )
     module_views = {
         m.id: ModuleView(m.id, m.week, m.title, m.description, list(m.learning_objectives or []), m.order_index)
         for m in modules
@@ -134,19 +154,32 @@ async def full_course(session: AsyncSession, course: Course, *, with_answers: bo
         module_views[t.module_id].topics.append(TopicView(t.id, t.title, t.content, t.order_index, t.estimated_time))
     course_quizzes: list[QuizView] = []
     for z in quizzes:
-        view = QuizView(z.quiz_id, z.title, z.description, z.quiz_type, z.passing_score, z.time_limit, z.module_id,
-                        by_quiz[z.quiz_id])  # fmt: skip
+        view = QuizView(
+            z.quiz_id,
+            z.title,
+            z.description,
+            z.quiz_type,
+            z.passing_score,
+            z.time_limit,
+            z.module_id,
+            by_quiz[z.quiz_id],
+        )
         if z.module_id in module_views:
             module_views[z.module_id].quizzes.append(view)
         else:
             course_quizzes.append(view)
     return CourseView(
-        course_id=cid, title=course.title, description=course.description, status=course.status,
-        created_by=course.created_by, created_at=course.created_at, modules=list(module_views.values()),
+        course_id=cid,
+        title=course.title,
+        description=course.description,
+        status=course.status,
+        created_by=course.created_by,
+        created_at=course.created_at,
+        modules=list(module_views.values()),
         course_quizzes=course_quizzes,
         files=[FileView(f.file_id, f.filename, f.file_size, f.checksum, f.upload_date) for f in files],
         metadata=course.metadata_,
-    )  # fmt: skip
+    )
 
 
 async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Course]:
@@ -161,7 +194,9 @@ async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 5
     return list((await session.execute(query)).scalars().all())
 
 
-async def create_course(session: AsyncSession, user: Principal, *, title: str, description: str | None, status: str) -> Course:
+async def create_course(
+    session: AsyncSession, user: Principal, *, title: str, description: str | None, status: str
+) -> Course:
     course = Course(title=title, description=description, status=status, created_by=user.user_id)
     session.add(course)
     await session.flush()
@@ -170,7 +205,9 @@ async def create_course(session: AsyncSession, user: Principal, *, title: str, d
 
 async def reorder_modules(session: AsyncSession, course: Course, order: list[int]) -> None:
     """`order` lists every module id of the course; weeks become 1..n in that order."""
-    modules = {m.id: m for m in (await session.execute(select(Module).where(Module.course_id == course.course_id))).scalars()}
+    modules = {
+        m.id: m for m in (await session.execute(select(Module).where(Module.course_id == course.course_id))).scalars()
+    }
     if sorted(order) != sorted(modules) or len(set(order)) != len(order):
         raise TutorError("invalid_order", f"order must list each of the module ids {sorted(modules)} once", status=422)
     # Through negative weeks first, so unique_course_week holds at every step.

@@ -53,8 +53,9 @@ class LocalEmbedder:
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._load().encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True,
-                                      convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+        vectors = self._load().encode(
+            texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return [list(map(float, v)) for v in vectors]
 
     def embed_query(self, text: str) -> list[float]:

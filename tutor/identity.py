@@ -64,9 +64,14 @@ class TokenVerifier:
             else:
                 key, algorithms = self._secret, ["HS256"]
             claims = jwt.decode(
-                token, key, algorithms=algorithms, audience=s.jwt_audience, issuer=s.jwt_issuer,
-                leeway=s.jwt_leeway_s, options=options,
-            )  # fmt: skip
+                token,
+                key,
+                algorithms=algorithms,
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
+                leeway=s.jwt_leeway_s,
+                options=options,
+            )
         except jwt.ExpiredSignatureError:
             raise AuthError("token_expired", "the bearer token has expired") from None
         except jwt.InvalidAudienceError:
@@ -108,11 +113,16 @@ async def sign_in(session: AsyncSession, principal: Principal) -> Principal:
     now = utcnow()
     stmt = (
         insert(User)
-        .values(user_id=principal.user_id, email=principal.email, full_name=principal.full_name,
-                role=principal.role, last_login=now)
+        .values(
+            user_id=principal.user_id,
+            email=principal.email,
+            full_name=principal.full_name,
+            role=principal.role,
+            last_login=now,
+        )
         .on_conflict_do_update(index_elements=[User.user_id], set_={"last_login": now, "updated_at": now})
         .returning(User.role, User.is_active)
-    )  # fmt: skip
+    )
     try:
         row = (await session.execute(stmt)).one()
     except IntegrityError:

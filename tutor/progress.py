@@ -15,17 +15,20 @@ async def touch_topics(session: AsyncSession, user_id: str, course_id: int, topi
     now = utcnow()
     for module_id, topic_id in sorted(topics):
         stmt = insert(UserProgress).values(
-            user_id=user_id, course_id=course_id, module_id=module_id, topic_id=topic_id, status="in_progress",
-            progress_percentage=0, last_accessed=now,
-        )  # fmt: skip
+            user_id=user_id,
+            course_id=course_id,
+            module_id=module_id,
+            topic_id=topic_id,
+            status="in_progress",
+            progress_percentage=0,
+            last_accessed=now,
+        )
         await session.execute(
             stmt.on_conflict_do_update(
                 constraint="unique_user_progress",
                 set_={
                     "last_accessed": now,
-                    "status": func.coalesce(
-                        func.nullif(UserProgress.status, "not_started"), stmt.excluded.status
-                    ),
+                    "status": func.coalesce(func.nullif(UserProgress.status, "not_started"), stmt.excluded.status),
                 },
             )
         )

@@ -77,39 +77,71 @@ async def sessions(session: AsyncSession, f: TranscriptFilter, *, limit: int, cu
     last = func.max(ChatMessage.timestamp)
     first_id = func.min(ChatMessage.id)
     grouped = (
-        select(ChatMessage.session_id, func.min(ChatMessage.user_id).label("user_id"), last.label("last"),
-               func.min(ChatMessage.timestamp).label("first"), func.count().label("n"), first_id.label("first_id"))
+        select(
+            ChatMessage.session_id,
+            func.min(ChatMessage.user_id).label("user_id"),
+            last.label("last"),
+            func.min(ChatMessage.timestamp).label("first"),
+            func.count().label("n"),
+            first_id.label("first_id"),
+        )
         .where(ChatMessage.session_id.in_(_matching(f)))
         .group_by(ChatMessage.session_id)
-    ).subquery()  # fmt: skip
+    ).subquery()
     query = select(grouped).order_by(grouped.c.last.desc(), grouped.c.session_id.desc()).limit(limit + 1)
     if cursor:
         stamp, session_id = _decode(cursor)
         query = query.where(tuple_(grouped.c.last, grouped.c.session_id) < tuple_(stamp, session_id))
     rows = (await session.execute(query)).all()
-    titles = dict((await session.execute(
-        select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_([r.first_id for r in rows]))
-    )).all())  # fmt: skip
-    items = [SessionRow(r.session_id, r.user_id, f.course_id, r.first, r.last, int(r.n), titles.get(r.first_id, "")[:80])
-             for r in rows[:limit]]  # fmt: skip
+    titles = dict(
+        (
+            await session.execute(
+                select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_([r.first_id for r in rows]))
+            )
+        ).all()
+    )
+    items = [
+        SessionRow(r.session_id, r.user_id, f.course_id, r.first, r.last, int(r.n), titles.get(r.first_id, "")[:80])
+        for r in rows[:limit]
+    ]
     more = len(rows) > limit
-    return Page(items, _encode(items[-1].last_message_at, items[-1].session_id) if more and items[-1].last_message_at else None)
+    return Page(
+        items, _encode(items[-1].last_message_at, items[-1].session_id) if more and items[-1].last_message_at else None
+    )
 
 
-EXPORT_FIELDS = ("session_id", "user_id", "message_id", "message_type", "timestamp", "message", "citations", "incomplete")
+EXPORT_FIELDS = (
+    "session_id",
+    "user_id",
+    "message_id",
+    "message_type",
+    "timestamp",
+    "message",
+    "citations",
+    "incomplete",
+)
 
 
 async def export_rows(session: AsyncSession, f: TranscriptFilter) -> AsyncIterator[dict[str, Any]]:
     query = (
-        select(ChatMessage).where(ChatMessage.session_id.in_(_matching(f)), ChatMessage.course_id == f.course_id)
-        .order_by(ChatMessage.session_id, ChatMessage.id).execution_options(yield_per=500)
-    )  # fmt: skip
+        select(ChatMessage)
+        .where(ChatMessage.session_id.in_(_matching(f)), ChatMessage.course_id == f.course_id)
+        .order_by(ChatMessage.session_id, ChatMessage.id)
+        .execution_options(yield_per=500)
+    )
     async for m in (await session.stream(query)).scalars():
         meta = m.metadata_ or {}
         cites = [f"{c['filename']} p. {c['page_start']}" for c in meta.get("citations", [])]
-        yield {"session_id": m.session_id, "user_id": m.user_id, "message_id": m.id, "message_type": m.message_type,
-               "timestamp": m.timestamp.isoformat() if m.timestamp else None, "message": m.message,
-               "citations": "; ".join(cites), "incomplete": bool(meta.get("incomplete", False))}  # fmt: skip
+        yield {
+            "session_id": m.session_id,
+            "user_id": m.user_id,
+            "message_id": m.id,
+            "message_type": m.message_type,
+            "timestamp": m.timestamp.isoformat() if m.timestamp else None,
+            "message": m.message,
+            "citations": "; ".join(cites),
+            "incomplete": bool(meta.get("incomplete", False)),
+        }
 
 
 def as_csv_line(row: dict[str, Any] | None) -> str:
@@ -140,17 +172,29 @@ async def content_gaps(session: AsyncSession, course_id: int, limit: int = 50) -
     asked = aliased(ChatMessage)
     rows = (
         await session.execute(
-            select(func.lower(func.trim(asked.message)).label("q"), func.count(), func.max(asked.timestamp),
-                   func.max(reply.message))
-            .join(reply, and_(reply.session_id == asked.session_id,
-                              reply.metadata_["reply_to"].as_integer() == asked.id))
-            .where(asked.course_id == course_id, asked.message_type == "user",
-                   reply.metadata_["content_gap"].as_boolean().is_(True))
-            .group_by(text("q")).order_by(func.count().desc(), func.max(asked.timestamp).desc()).limit(limit)
+            select(
+                func.lower(func.trim(asked.message)).label("q"),
+                func.count(),
+                func.max(asked.timestamp),
+                func.max(reply.message),
+            )
+            .join(
+                reply, and_(reply.session_id == asked.session_id, reply.metadata_["reply_to"].as_integer() == asked.id)
+            )
+            .where(
+                asked.course_id == course_id,
+                asked.message_type == "user",
+                reply.metadata_["content_gap"].as_boolean().is_(True),
+            )
+            .group_by(text("q"))
+            .order_by(func.count().desc(), func.max(asked.timestamp).desc())
+            .limit(limit)
         )
-    ).all()  # fmt: skip
+    ).all()
     gaps = []
     for question, count, last, answer in rows:
-        closest = answer.split("closest topics in this course are", 1)[-1].strip(" .") if "closest topics" in answer else ""
+        closest = (
+            answer.split("closest topics in this course are", 1)[-1].strip(" .") if "closest topics" in answer else ""
+        )
         gaps.append(ContentGap(question, int(count), last, closest))
     return gaps

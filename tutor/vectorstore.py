@@ -47,11 +47,16 @@ class ChunkMetadata:
     @classmethod
     def from_chroma(cls, raw: dict[str, Any]) -> ChunkMetadata:
         return cls(
-            course_id=int(raw["course_id"]), module_id=raw.get("module_id"), topic_id=raw.get("topic_id"),
-            week=raw.get("week"), topic_title=str(raw.get("topic_title", "")), file_id=str(raw.get("file_id", "")),
-            filename=str(raw.get("filename", "")), page_start=int(raw.get("page_start", 0)),
+            course_id=int(raw["course_id"]),
+            module_id=raw.get("module_id"),
+            topic_id=raw.get("topic_id"),
+            week=raw.get("week"),
+            topic_title=str(raw.get("topic_title", "")),
+            file_id=str(raw.get("file_id", "")),
+            filename=str(raw.get("filename", "")),
+            page_start=int(raw.get("page_start", 0)),
             page_end=int(raw.get("page_end", 0)),
-        )  # fmt: skip
+        )
 
     @property
     def pages(self) -> str:
@@ -108,30 +113,51 @@ class VectorStore:
             raise IndexMissingError(course_id)
 
     def upsert(
-        self, course_id: int, records: list[ChunkRecord], embeddings: list[list[float]], *, embedding_model: str,
+        self,
+        course_id: int,
+        records: list[ChunkRecord],
+        embeddings: list[list[float]],
+        *,
+        embedding_model: str,
         dimension: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         with self._lock:
             collection = self._get(course_id)
             if collection is None:
                 collection = self.client.get_or_create_collection(
-                    collection_name(course_id), embedding_function=None,
-                    metadata={"hnsw:space": "cosine", "embedding_model": embedding_model,
-                              "embedding_dimension": dimension, "course_id": course_id},
-                )  # fmt: skip
+                    collection_name(course_id),
+                    embedding_function=None,
+                    metadata={
+                        "hnsw:space": "cosine",
+                        "embedding_model": embedding_model,
+                        "embedding_dimension": dimension,
+                        "course_id": course_id,
+                    },
+                )
             meta = collection.metadata or {}
             if meta.get("embedding_model") != embedding_model or int(meta.get("embedding_dimension", 0)) != dimension:
-                raise EmbeddingMismatchError(course_id, f"{meta.get('embedding_model')} ({meta.get('embedding_dimension')}d)",
-                                             f"{embedding_model} ({dimension}d)")  # fmt: skip
+                raise EmbeddingMismatchError(
+                    course_id,
+                    f"{meta.get('embedding_model')} ({meta.get('embedding_dimension')}d)",
+                    f"{embedding_model} ({dimension}d)",
+                )
         for start in range(0, len(records), 1000):
             batch = records[start : start + 1000]
             collection.upsert(
-                ids=[r.chunk_id for r in batch], documents=[r.text for r in batch],
-                embeddings=embeddings[start : start + 1000], metadatas=[r.metadata.to_chroma() for r in batch],
-            )  # fmt: skip
+                ids=[r.chunk_id for r in batch],
+                documents=[r.text for r in batch],
+                embeddings=embeddings[start : start + 1000],
+                metadatas=[r.metadata.to_chroma() for r in batch],
+            )
 
     def query(
-        self, course_id: int, embedding: list[float], *, k: int, embedding_model: str, where: dict[str, Any] | None = None
+        self,
+        course_id: int,
+        embedding: list[float],
+        *,
+        k: int,
+        embedding_model: str,
+        where: dict[str, Any] | None = None,
     ) -> list[Hit]:
         collection = self._checked(course_id, embedding_model)
         if collection.count() == 0:
@@ -170,8 +196,9 @@ def open_vector_store(settings: Settings) -> VectorStore:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
-        client = chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000,
-                                     ssl=url.scheme == "https", settings=chroma_settings)  # fmt: skip
+        client = chromadb.HttpClient(
+            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+        )
     else:
         path = settings.resolved_chroma_path
         path.mkdir(parents=True, exist_ok=True)

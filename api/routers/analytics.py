@@ -39,8 +39,11 @@ async def progress(
     return await course_progress(session, course_id, target)
 
 
-@router.get("/api/analytics/courses/{course_id}/scores", response_model=list[QuizScores],
-            summary="Score distribution per quiz (the course's teacher)")  # fmt: skip
+@router.get(
+    "/api/analytics/courses/{course_id}/scores",
+    response_model=list[QuizScores],
+    summary="Score distribution per quiz (the course's teacher)",
+)
 async def scores(
     course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[QuizScores]:
@@ -48,18 +51,26 @@ async def scores(
     return await score_distribution(session, course_id)
 
 
-@router.get("/api/analytics/courses/{course_id}/missed-questions", response_model=list[MissedQuestion],
-            summary="The questions students miss most (the course's teacher)")  # fmt: skip
+@router.get(
+    "/api/analytics/courses/{course_id}/missed-questions",
+    response_model=list[MissedQuestion],
+    summary="The questions students miss most (the course's teacher)",
+)
 async def missed_questions(
-    course_id: PathId, limit: int = Query(20, ge=1, le=100), user: Principal = Depends(current_user),
+    course_id: PathId,
+    limit: int = Query(20, ge=1, le=100),
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> list[MissedQuestion]:  # fmt: skip
+) -> list[MissedQuestion]:
     await visible_course(session, user, course_id, manage=True)
     return await most_missed(session, course_id, limit)
 
 
-@router.get("/api/analytics/courses/{course_id}/students", response_model=list[StudentProgress],
-            summary="Every student's course-level progress (the course's teacher)")  # fmt: skip
+@router.get(
+    "/api/analytics/courses/{course_id}/students",
+    response_model=list[StudentProgress],
+    summary="Every student's course-level progress (the course's teacher)",
+)
 async def course_students(
     course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[StudentProgress]:

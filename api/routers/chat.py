@@ -29,7 +29,9 @@ class ChatIn(BaseModel):
     message: str = Field(description="the student's message")
     session_id: str | None = Field(None, max_length=100, description="continue this session; a new one when absent")
     quiz_id: str | None = Field(None, max_length=100, description="start this quiz (a tapped quiz offer)")
-    question_number: int | None = Field(None, ge=1, le=INT4_MAX, description="the quiz question a tapped option answers")
+    question_number: int | None = Field(
+        None, ge=1, le=INT4_MAX, description="the quiz question a tapped option answers"
+    )
 
 
 class MessageOut(BaseModel):
@@ -65,7 +67,9 @@ async def sse(engine: ChatEngine, turn: Turn) -> AsyncIterator[ServerSentEvent]:
     "/api/chat/stream",
     summary="Ask the tutor; the answer streams as Server-Sent Events",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "meta, token*, citation*, quiz_*, done|error"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "meta, token*, citation*, quiz_*, done|error"}
+    },
 )
 async def chat_stream(
     body: ChatIn, user: Principal = Depends(limit("chat")), state: AppState = Depends(get_state)
@@ -77,12 +81,23 @@ async def chat_stream(
 
 @router.get("/api/chat/sessions", response_model=list[SessionOut], summary="Your chat sessions, newest first")
 async def my_sessions(
-    course_id: QueryId | None = None, limit_: int = Query(50, alias="limit", ge=1, le=200),
-    user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
-) -> list[SessionOut]:  # fmt: skip
+    course_id: QueryId | None = None,
+    limit_: int = Query(50, alias="limit", ge=1, le=200),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[SessionOut]:
     found = await history.sessions_of(session, user_id=user.user_id, course_id=course_id, limit=limit_)
-    return [SessionOut(session_id=s.session_id, course_id=s.course_id, started_at=s.started_at,
-                       last_message_at=s.last_message_at, messages=s.messages, title=s.title) for s in found]  # fmt: skip
+    return [
+        SessionOut(
+            session_id=s.session_id,
+            course_id=s.course_id,
+            started_at=s.started_at,
+            last_message_at=s.last_message_at,
+            messages=s.messages,
+            title=s.title,
+        )
+        for s in found
+    ]
 
 
 @router.get("/api/chat/sessions/{session_id}", response_model=TranscriptOut, summary="One of your sessions in full")
@@ -92,7 +107,13 @@ async def my_session(
     await history.own_session(session, session_id, user.user_id)
     rows = await history.transcript(session, session_id)
     return TranscriptOut(
-        session_id=session_id, course_id=rows[0].course_id if rows else None, user_id=user.user_id,
-        messages=[MessageOut(id=r.id, message_type=r.message_type, message=r.message, timestamp=r.timestamp,
-                             metadata=r.metadata_) for r in rows],
-    )  # fmt: skip
+        session_id=session_id,
+        course_id=rows[0].course_id if rows else None,
+        user_id=user.user_id,
+        messages=[
+            MessageOut(
+                id=r.id, message_type=r.message_type, message=r.message, timestamp=r.timestamp, metadata=r.metadata_
+            )
+            for r in rows
+        ],
+    )

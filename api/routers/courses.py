@@ -47,8 +47,14 @@ class CourseSummary(BaseModel):
 
     @classmethod
     def of(cls, c: Course) -> CourseSummary:
-        return cls(course_id=c.course_id, title=c.title, description=c.description, status=c.status,
-                   created_by=c.created_by, created_at=c.created_at)  # fmt: skip
+        return cls(
+            course_id=c.course_id,
+            title=c.title,
+            description=c.description,
+            status=c.status,
+            created_by=c.created_by,
+            created_at=c.created_at,
+        )
 
 
 class CourseIn(BaseModel):
@@ -110,9 +116,11 @@ async def new_course(
 
 @router.patch("/api/courses/{course_id}", response_model=CourseSummary, summary="Edit title, description, status")
 async def edit_course(
-    course_id: PathId, body: CoursePatch, user: Principal = Depends(current_user),
+    course_id: PathId,
+    body: CoursePatch,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> CourseSummary:  # fmt: skip
+) -> CourseSummary:
     course = await visible_course(session, user, course_id, manage=True)
     changes = body.model_dump(exclude_unset=True)
     if "metadata" in changes:
@@ -125,9 +133,11 @@ async def edit_course(
 
 @router.delete("/api/courses/{course_id}", status_code=204, summary="Delete a course, its content, files and index")
 async def remove_course(
-    course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
+    course_id: PathId,
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
-) -> Response:  # fmt: skip
+) -> Response:
     course = await visible_course(session, user, course_id, manage=True)
     locations = (await session.execute(select(SourceFile.file_path).where(SourceFile.course_id == course_id))).scalars()
     storage = open_storage(state.settings)
@@ -141,9 +151,11 @@ async def remove_course(
 
 @router.post("/api/courses/{course_id}/modules/reorder", response_model=CourseView, summary="Reorder weeks")
 async def reorder_weeks(
-    course_id: PathId, body: OrderIn, user: Principal = Depends(current_user),
+    course_id: PathId,
+    body: OrderIn,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> CourseView:  # fmt: skip
+) -> CourseView:
     course = await visible_course(session, user, course_id, manage=True)
     await reorder_modules(session, course, body.order)
     return await full_course(session, course, with_answers=True)
@@ -151,22 +163,31 @@ async def reorder_weeks(
 
 @router.patch("/api/modules/{module_id}", summary="Edit a module (week)", response_model=dict[str, Any])
 async def edit_module(
-    module_id: PathId, body: ModulePatch, user: Principal = Depends(current_user),
+    module_id: PathId,
+    body: ModulePatch,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     module = await managed_module(session, user, module_id)
     for name, value in body.model_dump(exclude_unset=True).items():
         setattr(module, name, value)
     await session.flush()
-    return {"id": module.id, "week": module.week, "title": module.title, "description": module.description,
-            "learning_objectives": module.learning_objectives or []}  # fmt: skip
+    return {
+        "id": module.id,
+        "week": module.week,
+        "title": module.title,
+        "description": module.description,
+        "learning_objectives": module.learning_objectives or [],
+    }
 
 
 @router.post("/api/modules/{module_id}/topics/reorder", summary="Reorder a module's topics", response_model=list[int])
 async def reorder_module_topics(
-    module_id: PathId, body: OrderIn, user: Principal = Depends(current_user),
+    module_id: PathId,
+    body: OrderIn,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> list[int]:  # fmt: skip
+) -> list[int]:
     await reorder_topics(session, await managed_module(session, user, module_id), body.order)
     return body.order
 
@@ -176,18 +197,31 @@ async def read_topic(
     topic_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> dict[str, Any]:
     topic = await visible_topic(session, user, topic_id)
-    return {"id": topic.id, "module_id": topic.module_id, "title": topic.title, "content": topic.content,
-            "order_index": topic.order_index, "estimated_time": topic.estimated_time}  # fmt: skip
+    return {
+        "id": topic.id,
+        "module_id": topic.module_id,
+        "title": topic.title,
+        "content": topic.content,
+        "order_index": topic.order_index,
+        "estimated_time": topic.estimated_time,
+    }
 
 
 @router.patch("/api/topics/{topic_id}", summary="Edit a topic", response_model=dict[str, Any])
 async def edit_topic(
-    topic_id: PathId, body: TopicPatch, user: Principal = Depends(current_user),
+    topic_id: PathId,
+    body: TopicPatch,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     topic = await managed_topic(session, user, topic_id)
     for name, value in body.model_dump(exclude_unset=True).items():
         setattr(topic, name, value)
     await session.flush()
-    return {"id": topic.id, "title": topic.title, "content": topic.content, "order_index": topic.order_index,
-            "estimated_time": topic.estimated_time}  # fmt: skip
+    return {
+        "id": topic.id,
+        "title": topic.title,
+        "content": topic.content,
+        "order_index": topic.order_index,
+        "estimated_time": topic.estimated_time,
+    }

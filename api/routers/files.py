@@ -35,9 +35,16 @@ class FileOut(BaseModel):
 
     @classmethod
     def of(cls, f: SourceFile) -> FileOut:
-        return cls(file_id=f.file_id, course_id=f.course_id, filename=f.filename, file_size=f.file_size,
-                   file_type=f.file_type, checksum=f.checksum, uploaded_by=f.uploaded_by,
-                   upload_date=f.upload_date)  # fmt: skip
+        return cls(
+            file_id=f.file_id,
+            course_id=f.course_id,
+            filename=f.filename,
+            file_size=f.file_size,
+            file_type=f.file_type,
+            checksum=f.checksum,
+            uploaded_by=f.uploaded_by,
+            upload_date=f.upload_date,
+        )
 
 
 async def _managed_file(session: AsyncSession, user: Principal, file_id: str) -> tuple[SourceFile, Course]:
@@ -60,23 +67,33 @@ async def list_files(
     return [FileOut.of(f) for f in (await session.execute(query)).scalars()]
 
 
-@router.get("/api/files/{file_id}/download", summary="The PDF as uploaded", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+@router.get(
+    "/api/files/{file_id}/download",
+    summary="The PDF as uploaded",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 async def download(
-    file_id: str, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
+    file_id: str,
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
-) -> Response:  # fmt: skip
+) -> Response:
     found, _ = await _managed_file(session, user, file_id)
     data = await asyncio.to_thread(open_storage(state.settings).get, found.file_path or "")
     safe = found.filename.replace('"', "")
-    return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{safe}"'}
+    )
 
 
 @router.delete("/api/files/{file_id}", status_code=204, summary="Delete a file and its chunks from the index")
 async def delete_file(
-    file_id: str, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
+    file_id: str,
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
-) -> Response:  # fmt: skip
+) -> Response:
     found, course = await _managed_file(session, user, file_id)
     await asyncio.to_thread(state.vector_store().delete_where, course.course_id, {"file_id": file_id})
     await asyncio.to_thread(open_storage(state.settings).delete, found.file_path or "")

@@ -41,10 +41,20 @@ class JobOut(BaseModel):
         if job.status == "failed" and (job.payload or {}).get("created_course"):
             course_id = None  # the course it was building was removed with the failure
         return cls(
-            job_id=job.job_id, task_id=job.task_id, job_type=job.job_type, status=job.status, progress=job.progress,
-            message=job.message, result=job.result, error=job.error, created_by=job.created_by,
-            created_at=job.created_at, started_at=job.started_at, completed_at=job.completed_at, course_id=course_id,
-        )  # fmt: skip
+            job_id=job.job_id,
+            task_id=job.task_id,
+            job_type=job.job_type,
+            status=job.status,
+            progress=job.progress,
+            message=job.message,
+            result=job.result,
+            error=job.error,
+            created_by=job.created_by,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            completed_at=job.completed_at,
+            course_id=course_id,
+        )
 
 
 def _visible(job: Job | None, user: Principal) -> Job:

@@ -64,8 +64,14 @@ async def completions(
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": body.model,
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
     if body.stream:
@@ -100,9 +106,17 @@ async def completions(
         elif isinstance(event, ev.Done):
             usage = event.usage
     prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-    return JSONResponse({
-        "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(text)}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-        "citations": citations, "session_id": turn.session_id,
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "".join(text)}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+            "citations": citations,
+            "session_id": turn.session_id,
+        }
+    )

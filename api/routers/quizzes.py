@@ -31,9 +31,14 @@ class QuestionOut(BaseModel):
 
     @classmethod
     def of(cls, q: QuizQuestion, with_answers: bool) -> QuestionOut:
-        return cls(question_number=q.question_number, question_text=q.question_text, options=q.options,
-                   difficulty=q.difficulty, correct_answer=q.correct_answer if with_answers else None,
-                   explanation=q.explanation if with_answers else None)  # fmt: skip
+        return cls(
+            question_number=q.question_number,
+            question_text=q.question_text,
+            options=q.options,
+            difficulty=q.difficulty,
+            correct_answer=q.correct_answer if with_answers else None,
+            explanation=q.explanation if with_answers else None,
+        )
 
 
 class QuizOut(BaseModel):
@@ -50,9 +55,18 @@ class QuizOut(BaseModel):
 
     @classmethod
     def of(cls, z: Quiz, count: int, questions: list[QuestionOut] | None = None) -> QuizOut:
-        return cls(quiz_id=z.quiz_id, course_id=z.course_id, module_id=z.module_id, title=z.title,
-                   description=z.description, quiz_type=z.quiz_type, passing_score=z.passing_score,
-                   time_limit=z.time_limit, question_count=count, questions=questions)  # fmt: skip
+        return cls(
+            quiz_id=z.quiz_id,
+            course_id=z.course_id,
+            module_id=z.module_id,
+            title=z.title,
+            description=z.description,
+            quiz_type=z.quiz_type,
+            passing_score=z.passing_score,
+            time_limit=z.time_limit,
+            question_count=count,
+            questions=questions,
+        )
 
 
 class AttemptIn(BaseModel):
@@ -84,9 +98,17 @@ class ResponseOut(BaseModel):
 
     @classmethod
     def of(cls, r: QuizResponse) -> ResponseOut:
-        return cls(id=r.id, quiz_id=r.quiz_id, user_id=r.user_id, answers=r.answers, score=r.score,
-                   total_questions=r.total_questions, correct_answers=r.correct_answers,
-                   submitted_at=r.submitted_at, time_taken=r.time_taken)  # fmt: skip
+        return cls(
+            id=r.id,
+            quiz_id=r.quiz_id,
+            user_id=r.user_id,
+            answers=r.answers,
+            score=r.score,
+            total_questions=r.total_questions,
+            correct_answers=r.correct_answers,
+            submitted_at=r.submitted_at,
+            time_taken=r.time_taken,
+        )
 
 
 class QuizIn(BaseModel):
@@ -137,23 +159,33 @@ async def read_quiz(
     return QuizOut.of(quiz, len(qs), [QuestionOut.of(q, with_answers) for q in qs])
 
 
-@router.post("/api/quizzes/{quiz_id}/responses", response_model=ResponseOut, status_code=201,
-             summary="Submit a whole attempt; graded on the server")  # fmt: skip
+@router.post(
+    "/api/quizzes/{quiz_id}/responses",
+    response_model=ResponseOut,
+    status_code=201,
+    summary="Submit a whole attempt; graded on the server",
+)
 async def submit(
-    quiz_id: str, attempt: AttemptIn, user: Principal = Depends(current_user),
+    quiz_id: str,
+    attempt: AttemptIn,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> ResponseOut:  # fmt: skip
+) -> ResponseOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id)
-    done = await service.submit_attempt(session, user, quiz, dict(attempt.answers), time_taken=attempt.time_taken,
-                                        attempt_key=attempt.attempt_key)  # fmt: skip
+    done = await service.submit_attempt(
+        session, user, quiz, dict(attempt.answers), time_taken=attempt.time_taken, attempt_key=attempt.attempt_key
+    )
     out = ResponseOut.of(done.response)
     out.passed = done.result.passed
     out.graded = [GradedOut(**vars(g)) for g in done.result.questions]
     return out
 
 
-@router.get("/api/quizzes/{quiz_id}/responses", response_model=list[ResponseOut],
-            summary="Attempts: your own, or all of them for the course's teacher")  # fmt: skip
+@router.get(
+    "/api/quizzes/{quiz_id}/responses",
+    response_model=list[ResponseOut],
+    summary="Attempts: your own, or all of them for the course's teacher",
+)
 async def list_responses(
     quiz_id: str, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[ResponseOut]:
@@ -172,9 +204,11 @@ async def create_quiz(
 
 @router.patch("/api/quizzes/{quiz_id}", response_model=QuizOut, summary="Edit a quiz (teachers)")
 async def patch_quiz(
-    quiz_id: str, body: QuizPatch, user: Principal = Depends(current_user),
+    quiz_id: str,
+    body: QuizPatch,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> QuizOut:  # fmt: skip
+) -> QuizOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
     for name, value in body.model_dump(exclude_unset=True).items():
         setattr(quiz, name, value)
@@ -191,21 +225,27 @@ async def remove_quiz(
     return Response(status_code=204)
 
 
-@router.post("/api/quizzes/{quiz_id}/questions", response_model=QuestionOut, status_code=201,
-             summary="Add a question (teachers)")  # fmt: skip
+@router.post(
+    "/api/quizzes/{quiz_id}/questions", response_model=QuestionOut, status_code=201, summary="Add a question (teachers)"
+)
 async def add_question(
-    quiz_id: str, body: QuestionIn, user: Principal = Depends(current_user),
+    quiz_id: str,
+    body: QuestionIn,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> QuestionOut:  # fmt: skip
+) -> QuestionOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
     return QuestionOut.of(await service.add_question(session, quiz, **body.model_dump()), True)
 
 
 @router.put("/api/quizzes/{quiz_id}/questions/{number}", response_model=QuestionOut, summary="Replace a question")
 async def replace_question(
-    quiz_id: str, number: PathId, body: QuestionIn, user: Principal = Depends(current_user),
+    quiz_id: str,
+    number: PathId,
+    body: QuestionIn,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> QuestionOut:  # fmt: skip
+) -> QuestionOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
     question = await service.question_of(session, quiz, number)
     service.check_question(body.question_text, body.options, body.correct_answer)
@@ -225,9 +265,11 @@ async def remove_question(
 
 @router.post("/api/quizzes/{quiz_id}/questions/reorder", response_model=QuizOut, summary="Reorder questions")
 async def reorder(
-    quiz_id: str, body: ReorderIn, user: Principal = Depends(current_user),
+    quiz_id: str,
+    body: ReorderIn,
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> QuizOut:  # fmt: skip
+) -> QuizOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
     await service.reorder_questions(session, quiz, body.order)
     qs = await service.questions(session, quiz_id, fresh=True)

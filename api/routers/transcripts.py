@@ -31,31 +31,45 @@ class SessionsPage(BaseModel):
     next_cursor: str | None
 
 
-def _filter(course_id: PathId, user_id: str | None, since: datetime | None, until: datetime | None, q: str | None) -> TranscriptFilter:
+def _filter(
+    course_id: PathId, user_id: str | None, since: datetime | None, until: datetime | None, q: str | None
+) -> TranscriptFilter:
     return TranscriptFilter(course_id, user_id, since, until, q or None)
 
 
 @router.get("/api/chat/transcripts", response_model=SessionsPage, summary="Sessions in your course, newest first")
 async def list_transcripts(
-    course_id: QueryId, user_id: str | None = None,
-    since: datetime | None = Query(None, alias="from"), until: datetime | None = Query(None, alias="to"),
+    course_id: QueryId,
+    user_id: str | None = None,
+    since: datetime | None = Query(None, alias="from"),
+    until: datetime | None = Query(None, alias="to"),
     q: str | None = Query(None, max_length=200, description="text the session contains"),
-    limit: int = Query(50, ge=1, le=200), cursor: str | None = None,
-    user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session),
-) -> SessionsPage:  # fmt: skip
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = None,
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> SessionsPage:
     await visible_course(session, user, course_id, manage=True)
     page = await transcripts.sessions(session, _filter(course_id, user_id, since, until, q), limit=limit, cursor=cursor)
     return SessionsPage(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/api/chat/transcripts/export", summary="A course's transcripts as CSV or JSON Lines",
-            response_class=StreamingResponse)  # fmt: skip
+@router.get(
+    "/api/chat/transcripts/export",
+    summary="A course's transcripts as CSV or JSON Lines",
+    response_class=StreamingResponse,
+)
 async def export(
-    course_id: QueryId, format: Literal["csv", "jsonl"] = "jsonl", user_id: str | None = None,
-    since: datetime | None = Query(None, alias="from"), until: datetime | None = Query(None, alias="to"),
-    q: str | None = Query(None, max_length=200), user: Principal = Depends(current_user),
-    session: AsyncSession = Depends(get_session), state: AppState = Depends(get_state),
-) -> StreamingResponse:  # fmt: skip
+    course_id: QueryId,
+    format: Literal["csv", "jsonl"] = "jsonl",
+    user_id: str | None = None,
+    since: datetime | None = Query(None, alias="from"),
+    until: datetime | None = Query(None, alias="to"),
+    q: str | None = Query(None, max_length=200),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+    state: AppState = Depends(get_state),
+) -> StreamingResponse:
     await visible_course(session, user, course_id, manage=True)
     f = _filter(course_id, user_id, since, until, q)
 
@@ -69,7 +83,9 @@ async def export(
 
     media = "text/csv" if format == "csv" else "application/x-ndjson"
     name = f"course-{course_id}-transcripts.{format}"
-    return StreamingResponse(lines(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(
+        lines(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @router.get("/api/chat/transcripts/{session_id}", response_model=TranscriptOut, summary="One session in full")
@@ -84,16 +100,29 @@ async def read_transcript(
     except NotFoundError:
         raise NotFoundError("session_not_found", f"no chat session {session_id}") from None
     rows = await history.transcript(session, session_id)
-    return TranscriptOut(session_id=session_id, course_id=found.course_id, user_id=found.user_id,
-                         messages=[MessageOut(id=r.id, message_type=r.message_type, message=r.message,
-                                              timestamp=r.timestamp, metadata=r.metadata_) for r in rows])  # fmt: skip
+    return TranscriptOut(
+        session_id=session_id,
+        course_id=found.course_id,
+        user_id=found.user_id,
+        messages=[
+            MessageOut(
+                id=r.id, message_type=r.message_type, message=r.message, timestamp=r.timestamp, metadata=r.metadata_
+            )
+            for r in rows
+        ],
+    )
 
 
-@router.get("/api/analytics/courses/{course_id}/content-gaps", response_model=list[ContentGap],
-            summary="Questions the tutor could not answer from the course")  # fmt: skip
+@router.get(
+    "/api/analytics/courses/{course_id}/content-gaps",
+    response_model=list[ContentGap],
+    summary="Questions the tutor could not answer from the course",
+)
 async def gaps(
-    course_id: PathId, limit: int = Query(50, ge=1, le=200), user: Principal = Depends(current_user),
+    course_id: PathId,
+    limit: int = Query(50, ge=1, le=200),
+    user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> list[ContentGap]:  # fmt: skip
+) -> list[ContentGap]:
     await visible_course(session, user, course_id, manage=True)
     return await transcripts.content_gaps(session, course_id, limit)

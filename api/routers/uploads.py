@@ -11,9 +11,9 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
-from api.ratelimit import limit
 from api.deps import get_session, get_state
 from api.params import FormId
+from api.ratelimit import limit
 from api.state import AppState
 from db.models import Course, Job, SourceFile
 from ingestion.storage import open_storage
@@ -80,23 +80,33 @@ async def upload_pdfs(
     uploads = [UploadedFile(f.filename or "upload.pdf", await _read_limited(f, limit)) for f in files]
     storage = open_storage(settings)
     receipt = await accept_upload(
-        session, storage, settings, uploader=user, files=uploads, title=title, description=description,
+        session,
+        storage,
+        settings,
+        uploader=user,
+        files=uploads,
+        title=title,
+        description=description,
         course_id=course_id,
-    )  # fmt: skip
+    )
     await session.commit()
     try:
         await asyncio.to_thread(
-            state.celery.send_task, "tutor.ingest", args=[receipt.job_id], task_id=receipt.task_id,
+            state.celery.send_task,
+            "tutor.ingest",
+            args=[receipt.job_id],
+            task_id=receipt.task_id,
             queue=settings.celery_queue,
-        )  # fmt: skip
+        )
     except Exception as exc:
         log.exception("could not enqueue job %s", receipt.job_id)
         # Nothing may be left half-done: the job fails visibly and its course or files are removed.
         file_ids = [f.file_id for f in receipt.files]
         await session.execute(
-            update(Job).where(Job.job_id == receipt.job_id)
+            update(Job)
+            .where(Job.job_id == receipt.job_id)
             .values(status="failed", error=f"the job queue is unavailable: {exc}", completed_at=utcnow())
-        )  # fmt: skip
+        )
         if receipt.created_course:
             await session.execute(delete(Course).where(Course.course_id == receipt.course_id))
         else:
@@ -106,9 +116,11 @@ async def upload_pdfs(
             storage.delete(f"{receipt.course_id}/{f.file_id}.pdf")
         raise TutorError("queue_unavailable", "the job queue is unavailable; try again shortly", status=503) from None
     return UploadAccepted(
-        job_id=receipt.job_id, task_id=receipt.task_id, course_id=receipt.course_id,
+        job_id=receipt.job_id,
+        task_id=receipt.task_id,
+        course_id=receipt.course_id,
         created_course=receipt.created_course,
         files=[AcceptedFileOut(**vars(f)) for f in receipt.files],
         duplicates=[DuplicateOut(**vars(d)) for d in receipt.duplicates],
         job_url=f"/api/jobs/{receipt.job_id}",
-    )  # fmt: skip
+    )

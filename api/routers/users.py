@@ -29,8 +29,15 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, u: User) -> UserOut:
-        return cls(user_id=u.user_id, email=u.email, full_name=u.full_name, role=u.role, is_active=u.is_active,
-                   created_at=u.created_at, last_login=u.last_login)  # fmt: skip
+        return cls(
+            user_id=u.user_id,
+            email=u.email,
+            full_name=u.full_name,
+            role=u.role,
+            is_active=u.is_active,
+            created_at=u.created_at,
+            last_login=u.last_login,
+        )
 
 
 class UserUpdate(BaseModel):

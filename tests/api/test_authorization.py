@@ -33,19 +33,32 @@ class World:
 
 
 @pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, client: httpx.AsyncClient, auth: Auth) -> World:
+async def world(
+    sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, client: httpx.AsyncClient, auth: Auth
+) -> World:
     """Teacher T's active course, student A's chat session, quiz attempt and progress in it."""
     rows = await make_course(sessions, teacher="teacher-T", weeks=1)
     await client.get("/api/users/me", headers=auth("student-A"))
-    await client.post(f"/api/quizzes/{rows.quiz_ids[0]}/responses", headers=auth("student-A"),
-                      json={"answers": rows.answers[0]})  # fmt: skip
+    await client.post(
+        f"/api/quizzes/{rows.quiz_ids[0]}/responses", headers=auth("student-A"), json={"answers": rows.answers[0]}
+    )
     async with db.begin() as conn:
         topic_id = await conn.scalar(text(f"SELECT id FROM topics WHERE module_id = {rows.module_ids[0]}"))
-        await conn.execute(text(f"INSERT INTO source_files (file_id, course_id, filename, file_path) "
-                                f"VALUES ('file-T', {rows.course_id}, 'private.pdf', 'x/private.pdf')"))  # fmt: skip
-        await conn.execute(text("INSERT INTO job_queue (job_id, job_type, created_by) VALUES ('job-T', 'pdf_processing', 'teacher-T')"))
-        await conn.execute(text(f"INSERT INTO chat_history (user_id, course_id, session_id, message_type, message) VALUES "
-                                f"('student-A', {rows.course_id}, 'sess-A', 'user', 'my private question')"))  # fmt: skip
+        await conn.execute(
+            text(
+                f"INSERT INTO source_files (file_id, course_id, filename, file_path) "
+                f"VALUES ('file-T', {rows.course_id}, 'private.pdf', 'x/private.pdf')"
+            )
+        )
+        await conn.execute(
+            text("INSERT INTO job_queue (job_id, job_type, created_by) VALUES ('job-T', 'pdf_processing', 'teacher-T')")
+        )
+        await conn.execute(
+            text(
+                f"INSERT INTO chat_history (user_id, course_id, session_id, message_type, message) VALUES "
+                f"('student-A', {rows.course_id}, 'sess-A', 'user', 'my private question')"
+            )
+        )
     return World(rows.course_id, rows.module_ids[0], int(topic_id), rows.quiz_ids[0], "file-T", "job-T", "sess-A")
 
 
@@ -55,7 +68,7 @@ Check = Callable[[World, httpx.Response], None]
 
 
 def no_answers(w: World, r: httpx.Response) -> None:
-    assert '"correct_answer":"' not in r.text.replace(" ", "") and "explanation\":\"" not in r.text.replace(" ", "")
+    assert '"correct_answer":"' not in r.text.replace(" ", "") and 'explanation":"' not in r.text.replace(" ", "")
 
 
 def not_containing(*needles: str) -> Check:
@@ -75,9 +88,14 @@ def anything(w: World, r: httpx.Response) -> None:
 Spec = tuple[Callable[[World], dict[str, Any]], tuple[str, Check | None], tuple[str, Check | None]]
 quiz_body = {"question_text": "q?", "options": {"A": "a", "B": "b", "C": "c", "D": "d"}, "correct_answer": "A"}
 MATRIX: dict[tuple[str, str], Spec] = {
-    ("POST", "/api/upload-pdfs"): (lambda w: {"data": {"course_id": w.course_id},
-                                              "files": [("files", ("a.pdf", b"%PDF-1.4\n%%EOF", "application/pdf"))]},
-                                   (DENY, None), (DENY, None)),  # fmt: skip
+    ("POST", "/api/upload-pdfs"): (
+        lambda w: {
+            "data": {"course_id": w.course_id},
+            "files": [("files", ("a.pdf", b"%PDF-1.4\n%%EOF", "application/pdf"))],
+        },
+        (DENY, None),
+        (DENY, None),
+    ),
     ("GET", "/api/jobs/{job_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/jobs"): (lambda w: {}, (ALLOW, not_containing("{w.job_id}")), (ALLOW, not_containing("{w.job_id}"))),
     ("GET", "/api/courses"): (lambda w: {}, (ALLOW, anything), (ALLOW, not_containing('"course_id":{w.course_id}'))),
@@ -85,53 +103,109 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/courses/{course_id}"): (lambda w: {}, (ALLOW, no_answers), (ALLOW, no_answers)),
     ("PATCH", "/api/courses/{course_id}"): (lambda w: {"json": {"title": "x"}}, (DENY, None), (DENY, None)),
     ("DELETE", "/api/courses/{course_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
-    ("POST", "/api/courses/{course_id}/modules/reorder"): (lambda w: {"json": {"order": [w.module_id]}}, (DENY, None), (DENY, None)),
+    ("POST", "/api/courses/{course_id}/modules/reorder"): (
+        lambda w: {"json": {"order": [w.module_id]}},
+        (DENY, None),
+        (DENY, None),
+    ),
     ("PATCH", "/api/modules/{module_id}"): (lambda w: {"json": {"title": "x"}}, (DENY, None), (DENY, None)),
-    ("POST", "/api/modules/{module_id}/topics/reorder"): (lambda w: {"json": {"order": [w.topic_id]}}, (DENY, None), (DENY, None)),
+    ("POST", "/api/modules/{module_id}/topics/reorder"): (
+        lambda w: {"json": {"order": [w.topic_id]}},
+        (DENY, None),
+        (DENY, None),
+    ),
     ("GET", "/api/topics/{topic_id}"): (lambda w: {}, (ALLOW, anything), (ALLOW, anything)),
     ("PATCH", "/api/topics/{topic_id}"): (lambda w: {"json": {"title": "x"}}, (DENY, None), (DENY, None)),
     ("GET", "/api/files"): (lambda w: {"params": {"course_id": w.course_id}}, (DENY, None), (DENY, None)),
     ("GET", "/api/files/{file_id}/download"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("DELETE", "/api/files/{file_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/quizzes"): (lambda w: {"params": {"course_id": w.course_id}}, (ALLOW, anything), (ALLOW, anything)),
-    ("POST", "/api/quizzes"): (lambda w: {"json": {"course_id": w.course_id, "title": "x"}}, (DENY, None), (DENY, None)),
+    ("POST", "/api/quizzes"): (
+        lambda w: {"json": {"course_id": w.course_id, "title": "x"}},
+        (DENY, None),
+        (DENY, None),
+    ),
     ("GET", "/api/quizzes/{quiz_id}"): (lambda w: {}, (ALLOW, no_answers), (ALLOW, no_answers)),
     ("PATCH", "/api/quizzes/{quiz_id}"): (lambda w: {"json": {"title": "x"}}, (DENY, None), (DENY, None)),
     ("DELETE", "/api/quizzes/{quiz_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
-    ("GET", "/api/quizzes/{quiz_id}/responses"): (lambda w: {}, (ALLOW, not_containing("student-A")),
-                                                  (ALLOW, not_containing("student-A"))),  # fmt: skip
-    ("POST", "/api/quizzes/{quiz_id}/responses"): (lambda w: {"json": {"answers": {"1": "A"}}}, (ALLOW, not_containing("student-A")),
-                                                   (ALLOW, not_containing("student-A"))),  # fmt: skip
+    ("GET", "/api/quizzes/{quiz_id}/responses"): (
+        lambda w: {},
+        (ALLOW, not_containing("student-A")),
+        (ALLOW, not_containing("student-A")),
+    ),
+    ("POST", "/api/quizzes/{quiz_id}/responses"): (
+        lambda w: {"json": {"answers": {"1": "A"}}},
+        (ALLOW, not_containing("student-A")),
+        (ALLOW, not_containing("student-A")),
+    ),
     ("POST", "/api/quizzes/{quiz_id}/questions"): (lambda w: {"json": quiz_body}, (DENY, None), (DENY, None)),
     ("PUT", "/api/quizzes/{quiz_id}/questions/{number}"): (lambda w: {"json": quiz_body}, (DENY, None), (DENY, None)),
     ("DELETE", "/api/quizzes/{quiz_id}/questions/{number}"): (lambda w: {}, (DENY, None), (DENY, None)),
-    ("POST", "/api/quizzes/{quiz_id}/questions/reorder"): (lambda w: {"json": {"order": [1, 2, 3, 4]}}, (DENY, None), (DENY, None)),
-    ("GET", "/api/analytics/progress"): (lambda w: {"params": {"course_id": w.course_id, "user_id": "student-A"}},
-                                         (DENY, None), (DENY, None)),  # fmt: skip
+    ("POST", "/api/quizzes/{quiz_id}/questions/reorder"): (
+        lambda w: {"json": {"order": [1, 2, 3, 4]}},
+        (DENY, None),
+        (DENY, None),
+    ),
+    ("GET", "/api/analytics/progress"): (
+        lambda w: {"params": {"course_id": w.course_id, "user_id": "student-A"}},
+        (DENY, None),
+        (DENY, None),
+    ),
     ("GET", "/api/analytics/courses/{course_id}/scores"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/missed-questions"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/students"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/content-gaps"): (lambda w: {}, (DENY, None), (DENY, None)),
-    ("GET", "/api/users/me"): (lambda w: {}, (ALLOW, not_containing("student-A")), (ALLOW, not_containing("student-A"))),
+    ("GET", "/api/users/me"): (
+        lambda w: {},
+        (ALLOW, not_containing("student-A")),
+        (ALLOW, not_containing("student-A")),
+    ),
     ("GET", "/api/users"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("PATCH", "/api/users/{user_id}"): (lambda w: {"json": {"role": "teacher"}}, (DENY, None), (DENY, None)),
     ("GET", "/api/chat/transcripts"): (lambda w: {"params": {"course_id": w.course_id}}, (DENY, None), (DENY, None)),
-    ("GET", "/api/chat/transcripts/export"): (lambda w: {"params": {"course_id": w.course_id}}, (DENY, None), (DENY, None)),
+    ("GET", "/api/chat/transcripts/export"): (
+        lambda w: {"params": {"course_id": w.course_id}},
+        (DENY, None),
+        (DENY, None),
+    ),
     ("GET", "/api/chat/transcripts/{session_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
-    ("POST", "/api/chat/stream"): (lambda w: {"json": {"course_id": w.course_id, "message": "hi", "session_id": w.session_id}},
-                                   (DENY, None), (DENY, None)),  # fmt: skip
-    ("GET", "/api/chat/sessions"): (lambda w: {}, (ALLOW, not_containing("{w.session_id}")),
-                                    (ALLOW, not_containing("{w.session_id}"))),  # fmt: skip
+    ("POST", "/api/chat/stream"): (
+        lambda w: {"json": {"course_id": w.course_id, "message": "hi", "session_id": w.session_id}},
+        (DENY, None),
+        (DENY, None),
+    ),
+    ("GET", "/api/chat/sessions"): (
+        lambda w: {},
+        (ALLOW, not_containing("{w.session_id}")),
+        (ALLOW, not_containing("{w.session_id}")),
+    ),
     ("GET", "/api/chat/sessions/{session_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
-    ("POST", "/v1/chat/completions"): (lambda w: {"json": {"model": f"course-{w.course_id}", "session_id": w.session_id,
-                                                            "messages": [{"role": "user", "content": "hi"}]}},
-                                       (DENY, None), (DENY, None)),  # fmt: skip
+    ("POST", "/v1/chat/completions"): (
+        lambda w: {
+            "json": {
+                "model": f"course-{w.course_id}",
+                "session_id": w.session_id,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+        },
+        (DENY, None),
+        (DENY, None),
+    ),
 }
 
 
 def _path(template: str, w: World) -> str:
-    return template.format(job_id=w.job_id, course_id=w.course_id, module_id=w.module_id, topic_id=w.topic_id,
-                           file_id=w.file_id, quiz_id=w.quiz_id, number=1, user_id="student-A", session_id=w.session_id)  # fmt: skip
+    return template.format(
+        job_id=w.job_id,
+        course_id=w.course_id,
+        module_id=w.module_id,
+        topic_id=w.topic_id,
+        file_id=w.file_id,
+        quiz_id=w.quiz_id,
+        number=1,
+        user_id="student-A",
+        session_id=w.session_id,
+    )
 
 
 async def test_every_route_is_in_the_matrix(client: httpx.AsyncClient) -> None:
@@ -146,7 +220,10 @@ async def test_outsiders_never_reach_what_is_not_theirs(
     client: httpx.AsyncClient, auth: Auth, world: World, method: str, path: str
 ) -> None:
     fill, for_student, for_teacher = MATRIX[(method, path)]
-    for headers, (expectation, check) in ((auth("student-B"), for_student), (auth("teacher-O", "teacher"), for_teacher)):
+    for headers, (expectation, check) in (
+        (auth("student-B"), for_student),
+        (auth("teacher-O", "teacher"), for_teacher),
+    ):
         response = await client.request(method, _path(path, world), headers=headers, **fill(world))
         if expectation == DENY:
             assert response.status_code in (403, 404), (method, path, response.status_code, response.text[:300])

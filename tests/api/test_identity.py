@@ -37,7 +37,14 @@ async def test_first_sight_creates_the_user_and_records_the_login(
     [
         (lambda s: "not-a-jwt", "invalid_token"),
         (lambda s: mint_token(s, "bob", ttl_s=-120), "token_expired"),
-        (lambda s: jwt.encode({"sub": "bob", "exp": time.time() + 60}, "a-wrong-secret-that-is-long-enough-for-hs256", algorithm="HS256"), "invalid_signature"),
+        (
+            lambda s: jwt.encode(
+                {"sub": "bob", "exp": time.time() + 60},
+                "a-wrong-secret-that-is-long-enough-for-hs256",
+                algorithm="HS256",
+            ),
+            "invalid_signature",
+        ),
         (lambda s: mint_token(s, "bob", "superuser"), "invalid_role"),  # type: ignore[arg-type]
         (lambda s: jwt.encode({"sub": "bob"}, s.jwt_secret, algorithm="HS256"), "invalid_token"),
     ],
@@ -56,15 +63,18 @@ async def test_no_token_gets_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_clock_skew_within_the_leeway_is_accepted(client: httpx.AsyncClient, settings: Settings) -> None:
-    assert (await client.get("/api/users/me", headers=bearer(mint_token(settings, "carol", ttl_s=-5)))).status_code == 200
+    assert (
+        await client.get("/api/users/me", headers=bearer(mint_token(settings, "carol", ttl_s=-5)))
+    ).status_code == 200
 
 
 async def test_issuer_and_audience_are_checked_when_configured(settings: Settings, db: AsyncEngine) -> None:
     strict = settings.model_copy(update={"jwt_issuer": "https://idp.school", "jwt_audience": "tutor"})
     app = create_app(strict)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         ok = await client.get("/api/users/me", headers=bearer(mint_token(strict, "dan")))
         assert ok.status_code == 200
         other_aud = mint_token(settings, "dan", aud="another-app", iss="https://idp.school")
@@ -92,8 +102,12 @@ async def test_admins_manage_roles_and_deactivated_users_are_refused(
     promoted = await client.patch("/api/users/frank", headers=auth("root", "admin"), json={"role": "teacher"})
     assert promoted.status_code == 200 and promoted.json()["role"] == "teacher"
     assert (await client.get("/api/users/me", headers=auth("frank", "teacher"))).status_code == 200
-    assert (await client.patch("/api/users/frank", headers=auth("frank", "teacher"), json={"is_active": False})).status_code == 403
+    assert (
+        await client.patch("/api/users/frank", headers=auth("frank", "teacher"), json={"is_active": False})
+    ).status_code == 403
     await client.patch("/api/users/frank", headers=auth("root", "admin"), json={"is_active": False})
     refused = await client.get("/api/users/me", headers=auth("frank", "teacher"))
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "user_inactive"
-    assert (await client.patch("/api/users/nobody", headers=auth("root", "admin"), json={"role": "teacher"})).status_code == 404
+    assert (
+        await client.patch("/api/users/nobody", headers=auth("root", "admin"), json={"role": "teacher"})
+    ).status_code == 404

@@ -20,7 +20,9 @@ async def test_too_many_requests_get_429_with_retry_after_across_app_instances(
         clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in (one, two)]
         student = auth("student-rl-" + settings.celery_queue)
         body = {"course_id": 1, "message": "hi"}
-        statuses = [(await clients[i % 2].post("/api/chat/stream", headers=student, json=body)).status_code for i in range(3)]
+        statuses = [
+            (await clients[i % 2].post("/api/chat/stream", headers=student, json=body)).status_code for i in range(3)
+        ]
         assert statuses[:2] == [404, 404]  # counted (no such course), not limited yet
         limited_response = await clients[0].post("/api/chat/stream", headers=student, json=body)
         assert limited_response.status_code == 429
@@ -31,7 +33,9 @@ async def test_too_many_requests_get_429_with_retry_after_across_app_instances(
 
         teacher = auth("teacher-rl-" + settings.celery_queue, "teacher")
         files = [("files", ("a.pdf", b"not a pdf", "application/pdf"))]
-        assert (await clients[0].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})).status_code == 415
+        assert (
+            await clients[0].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})
+        ).status_code == 415
         again = await clients[1].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})
         assert again.status_code == 429 and int(again.headers["Retry-After"]) > 60
         for c in clients:

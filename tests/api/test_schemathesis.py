@@ -23,8 +23,12 @@ async def seeded(sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
     await make_course(sessions, teacher="teacher-fuzz", weeks=2)
     yield
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                                "job_queue, quiz_questions, quizzes, topics, modules, courses, users RESTART IDENTITY CASCADE"))  # fmt: skip
+        await conn.execute(
+            text(
+                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
+                "job_queue, quiz_questions, quizzes, topics, modules, courses, users RESTART IDENTITY CASCADE"
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +47,17 @@ def test_no_request_makes_the_api_fail(live_schema: schemathesis.BaseSchema, set
         operations += 1
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=12, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=list(HealthCheck))  # fmt: skip
+        @hypothesis_settings(
+            max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case: schemathesis.Case) -> None:
             response = case.call(headers=headers, timeout=60)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}")
             elif response.status_code >= 400 and "error" not in response.json():
-                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code} without the error shape")
+                failures.append(
+                    f"{case.method} {case.formatted_path} -> {response.status_code} without the error shape"
+                )
 
         run()
     assert operations >= 40

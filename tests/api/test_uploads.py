@@ -19,7 +19,9 @@ from tutor.settings import Settings
 Auth = Callable[..., dict[str, str]]
 
 
-async def wait_for_job(client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout: float = 180) -> dict[str, Any]:
+async def wait_for_job(
+    client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout: float = 180
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job = (await client.get(f"/api/jobs/{job_id}", headers=headers)).json()
@@ -29,7 +31,9 @@ async def wait_for_job(client: httpx.AsyncClient, job_id: str, headers: dict[str
         await asyncio.sleep(0.2)
 
 
-async def upload(client: httpx.AsyncClient, headers: dict[str, str], *files: tuple[str, bytes], **form: Any) -> httpx.Response:
+async def upload(
+    client: httpx.AsyncClient, headers: dict[str, str], *files: tuple[str, bytes], **form: Any
+) -> httpx.Response:
     return await client.post(
         "/api/upload-pdfs",
         headers=headers,
@@ -57,9 +61,13 @@ async def test_uploaded_pdfs_become_a_course_with_quizzes_and_a_cited_index(
     with_outline = course_pdf(sciq_chapters(3, 3, 2), outline=True)
     without_outline = course_pdf(sciq_chapters(2, 2, 2, offset=40), outline=False)
     response = await upload(
-        client, teacher, ("biology.pdf", with_outline), ("earth.pdf", without_outline),
-        title="Science 101", description="Intro science",
-    )  # fmt: skip
+        client,
+        teacher,
+        ("biology.pdf", with_outline),
+        ("earth.pdf", without_outline),
+        title="Science 101",
+        description="Intro science",
+    )
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert accepted["status"] == "pending" and len(accepted["files"]) == 2
@@ -104,8 +112,9 @@ async def test_adding_a_pdf_to_a_course_continues_its_weeks(
 ) -> None:
     first = (await upload(client, teacher, ("a.pdf", course_pdf(sciq_chapters(2, 2, 1))), title="Weeks")).json()
     assert (await wait_for_job(client, first["job_id"], teacher))["status"] == "completed"
-    more = await upload(client, teacher, ("b.pdf", course_pdf(sciq_chapters(2, 2, 1, offset=30))),
-                        course_id=first["course_id"])  # fmt: skip
+    more = await upload(
+        client, teacher, ("b.pdf", course_pdf(sciq_chapters(2, 2, 1, offset=30))), course_id=first["course_id"]
+    )
     assert more.status_code == 202, more.text
     assert (await wait_for_job(client, more.json()["job_id"], teacher))["status"] == "completed"
     course = (await client.get(f"/api/courses/{first['course_id']}", headers=teacher)).json()
@@ -135,9 +144,14 @@ async def test_the_same_file_twice_in_a_course_is_recognised(
     ],
 )
 async def test_bad_files_are_refused_and_nothing_is_written(
-    client: httpx.AsyncClient, teacher: dict[str, str], db: AsyncEngine, name: str, make: Callable[[], bytes],
-    status: int, code: str,
-) -> None:  # fmt: skip
+    client: httpx.AsyncClient,
+    teacher: dict[str, str],
+    db: AsyncEngine,
+    name: str,
+    make: Callable[[], bytes],
+    status: int,
+    code: str,
+) -> None:
     before = await counts(db)
     good = course_pdf(sciq_chapters(1, 1, 1))
     response = await upload(client, teacher, ("good.pdf", good), (name, make()), title="Bad")
@@ -147,15 +161,14 @@ async def test_bad_files_are_refused_and_nothing_is_written(
     assert await counts(db) == before
 
 
-async def test_limits_on_size_and_pages_come_from_settings(
-    settings: Settings, auth: Auth, db: AsyncEngine
-) -> None:
+async def test_limits_on_size_and_pages_come_from_settings(settings: Settings, auth: Auth, db: AsyncEngine) -> None:
     from api.app import create_app
 
     app = create_app(settings.model_copy(update={"max_upload_mb": 1, "max_pages": 3}))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         teacher = auth("teacher-lim", "teacher")
         long_pdf = course_pdf(sciq_chapters(4, 2, 1))
         pages = await upload(client, teacher, ("long.pdf", long_pdf), title="Long")

@@ -23,12 +23,18 @@ class ChatCourse:
 
 
 @pytest.fixture(scope="module")
-async def course(settings: Settings, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> AsyncIterator[ChatCourse]:
+async def course(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> AsyncIterator[ChatCourse]:
     course_id = await ingest_course(settings, sessions, [("biology.pdf", course_pdf(sciq_chapters(3, 3, 2)))])
     yield ChatCourse(course_id, sciq_items()[:18])
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                                "job_queue, quiz_questions, quizzes, topics, modules, courses, users RESTART IDENTITY CASCADE"))  # fmt: skip
+        await conn.execute(
+            text(
+                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
+                "job_queue, quiz_questions, quizzes, topics, modules, courses, users RESTART IDENTITY CASCADE"
+            )
+        )
     from tutor.vectorstore import open_vector_store
 
     open_vector_store(settings).delete_course(course_id)

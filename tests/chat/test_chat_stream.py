@@ -41,18 +41,25 @@ async def test_an_answer_streams_meta_tokens_citations_then_done(
     assert citation["topic_title"] and citation["chunk_id"].startswith(f"c{course.course_id}-")
     assert done["provider"] == "extractive" and done["timing_ms"]["total_ms"] > 0
 
-    rows = await _rows(engine, f"SELECT message_type, message, metadata FROM chat_history "
-                               f"WHERE session_id = '{meta['session_id']}' ORDER BY id")  # fmt: skip
+    rows = await _rows(
+        engine,
+        f"SELECT message_type, message, metadata FROM chat_history "
+        f"WHERE session_id = '{meta['session_id']}' ORDER BY id",
+    )
     assert [r[0] for r in rows] == ["user", "assistant"]
     assert rows[0][1] == item["question"] and rows[1][1] == answer
     assert rows[1][2]["incomplete"] is False and rows[1][2]["provider"] == "extractive"
     assert rows[1][2]["citations"][0]["chunk_id"] == citation["chunk_id"]
-    progress = await _rows(engine, f"SELECT status FROM user_progress WHERE user_id = 'student-answer' "
-                                   f"AND topic_id = {citation['topic_id']}")  # fmt: skip
+    progress = await _rows(
+        engine,
+        f"SELECT status FROM user_progress WHERE user_id = 'student-answer' AND topic_id = {citation['topic_id']}",
+    )
     assert progress == [("in_progress",)]
 
 
-async def test_a_follow_up_is_resolved_against_the_earlier_question(chat: Callable[..., Chat], course: ChatCourse) -> None:
+async def test_a_follow_up_is_resolved_against_the_earlier_question(
+    chat: Callable[..., Chat], course: ChatCourse
+) -> None:
     student = chat("student-follow")
     first = await student.send("What is a frameshift mutation?")
     first_topic = next(d for n, d in first if n == "citation")["topic_id"]
@@ -68,8 +75,13 @@ async def test_a_question_the_course_does_not_cover_is_declined_with_the_closest
     answer = answer_text(events)
     assert "couldn't find this in the course" in answer and "closest topics" in answer
     assert "citation" not in [n for n, _ in events] and events[-1][0] == "done"
-    (meta,) = (await _rows(engine, f"SELECT metadata FROM chat_history WHERE session_id = '{events[0][1]['session_id']}' "
-                                   "AND message_type = 'assistant'"))[0]  # fmt: skip
+    (meta,) = (
+        await _rows(
+            engine,
+            f"SELECT metadata FROM chat_history WHERE session_id = '{events[0][1]['session_id']}' "
+            "AND message_type = 'assistant'",
+        )
+    )[0]
     assert meta["content_gap"] is True and meta["grounded"] is False
 
 
@@ -78,7 +90,10 @@ async def test_bad_requests_are_refused_and_record_nothing(
 ) -> None:
     before = await _rows(engine, "SELECT count(*) FROM chat_history")
     student = auth("student-bad")
-    post = lambda **body: app_client.post("/api/chat/stream", headers=student, json={"course_id": course.course_id, **body})  # noqa: E731
+
+    def post(**body):
+        return app_client.post("/api/chat/stream", headers=student, json={"course_id": course.course_id, **body})
+
     assert (await post(message="   ")).json()["error"]["code"] == "empty_message"
     too_long = await post(message="x" * (settings.max_message_chars + 1))
     assert too_long.status_code == 413 and too_long.json()["error"]["code"] == "message_too_long"
@@ -94,14 +109,19 @@ async def test_a_student_cannot_continue_or_read_another_students_session(
 ) -> None:
     alice = chat("student-alice")
     await alice.send("What is anemia?")
-    mine = (await app_client.get(f"/api/chat/sessions?course_id={course.course_id}", headers=auth("student-alice"))).json()
+    mine = (
+        await app_client.get(f"/api/chat/sessions?course_id={course.course_id}", headers=auth("student-alice"))
+    ).json()
     assert [s["session_id"] for s in mine] == [alice.session_id] and mine[0]["messages"] == 2
     transcript = (await app_client.get(f"/api/chat/sessions/{alice.session_id}", headers=auth("student-alice"))).json()
     assert [m["message_type"] for m in transcript["messages"]] == ["user", "assistant"]
     bob = auth("student-bob")
     assert (await app_client.get(f"/api/chat/sessions/{alice.session_id}", headers=bob)).status_code == 404
-    hijack = await app_client.post("/api/chat/stream", headers=bob,
-                                   json={"course_id": course.course_id, "message": "hi", "session_id": alice.session_id})  # fmt: skip
+    hijack = await app_client.post(
+        "/api/chat/stream",
+        headers=bob,
+        json={"course_id": course.course_id, "message": "hi", "session_id": alice.session_id},
+    )
     assert hijack.status_code == 404
     assert (await app_client.get("/api/chat/sessions", headers=bob)).json() == []
 
@@ -110,8 +130,12 @@ async def test_a_course_without_index_or_with_another_embedding_model_is_a_clear
     app_client: httpx.AsyncClient, auth: Auth, course: ChatCourse, engine: AsyncEngine, settings: Settings
 ) -> None:
     async with engine.begin() as conn:
-        empty = await conn.scalar(text("INSERT INTO courses (title, status) VALUES ('Empty', 'active') RETURNING course_id"))
-    response = await app_client.post("/api/chat/stream", headers=auth("student-idx"), json={"course_id": empty, "message": "hi"})
+        empty = await conn.scalar(
+            text("INSERT INTO courses (title, status) VALUES ('Empty', 'active') RETURNING course_id")
+        )
+    response = await app_client.post(
+        "/api/chat/stream", headers=auth("student-idx"), json={"course_id": empty, "message": "hi"}
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == "index_missing"
 
     from tutor.vectorstore import ChunkMetadata, ChunkRecord, open_vector_store
@@ -119,7 +143,9 @@ async def test_a_course_without_index_or_with_another_embedding_model_is_a_clear
     store = open_vector_store(settings)
     meta = ChunkMetadata(empty, None, None, 1, "t", "f", "f.pdf", 1, 1)
     store.upsert(empty, [ChunkRecord("x", "some text", meta)], [[0.1] * 8], embedding_model="other-model", dimension=8)
-    response = await app_client.post("/api/chat/stream", headers=auth("student-idx"), json={"course_id": empty, "message": "hi"})
+    response = await app_client.post(
+        "/api/chat/stream", headers=auth("student-idx"), json={"course_id": empty, "message": "hi"}
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == "embedding_mismatch"
     assert await _rows(engine, "SELECT count(*) FROM chat_history WHERE user_id = 'student-idx'") == [(0,)]
     store.delete_course(empty)
@@ -132,16 +158,30 @@ async def test_a_failing_language_model_ends_the_stream_with_an_error_and_keeps_
     from tutor.ports import free_port
 
     # A real OpenAI client against a port where nothing listens: the model fails before its first token.
-    broken = settings.model_copy(update={"llm_provider": "openai", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
-                                         "llm_model": "gone", "llm_timeout_s": 5})  # fmt: skip
+    broken = settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
+            "llm_model": "gone",
+            "llm_timeout_s": 5,
+        }
+    )
     app = create_app(broken)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        response = await client.post("/api/chat/stream", headers=auth("student-llm"),
-                                     json={"course_id": course.course_id, "message": course.items[0]["question"]})  # fmt: skip
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        response = await client.post(
+            "/api/chat/stream",
+            headers=auth("student-llm"),
+            json={"course_id": course.course_id, "message": course.items[0]["question"]},
+        )
     events = parse_sse(response.text)
-    assert [n for n, _ in events][0] == "meta" and events[-1][0] == "error"
+    assert next(n for n, _ in events) == "meta" and events[-1][0] == "error"
     assert events[-1][1]["code"] == "llm_error"
-    rows = await _rows(engine, "SELECT message_type, metadata FROM chat_history WHERE user_id = 'student-llm' ORDER BY id")
+    rows = await _rows(
+        engine, "SELECT message_type, metadata FROM chat_history WHERE user_id = 'student-llm' ORDER BY id"
+    )
     assert [r[0] for r in rows] == ["user", "assistant"]
     assert rows[1][1]["incomplete"] is True and rows[1][1]["status"] == "error"
 
@@ -153,18 +193,21 @@ async def test_the_tutor_is_an_openai_compatible_model(
 
     from tutor.identity import mint_token
 
-    client = openai.AsyncOpenAI(api_key=mint_token(settings, "student-oai"), base_url="http://tutor.test/v1",
-                                http_client=app_client)  # fmt: skip
+    client = openai.AsyncOpenAI(
+        api_key=mint_token(settings, "student-oai"), base_url="http://tutor.test/v1", http_client=app_client
+    )
     item = course.items[3]
-    completion = await client.chat.completions.create(model=f"course-{course.course_id}",
-                                                      messages=[{"role": "user", "content": item["question"]}])  # fmt: skip
+    completion = await client.chat.completions.create(
+        model=f"course-{course.course_id}", messages=[{"role": "user", "content": item["question"]}]
+    )
     answer = completion.choices[0].message.content or ""
     assert item["correct_answer"].lower() in answer.lower()
     citations = completion.model_extra["citations"]  # type: ignore[index]
     assert citations and citations[0]["filename"] == "biology.pdf"
 
-    stream = await client.chat.completions.create(model=f"course-{course.course_id}", stream=True,
-                                                  messages=[{"role": "user", "content": item["question"]}])  # fmt: skip
+    stream = await client.chat.completions.create(
+        model=f"course-{course.course_id}", stream=True, messages=[{"role": "user", "content": item["question"]}]
+    )
     parts, last = [], None
     async for chunk in stream:
         parts.append(chunk.choices[0].delta.content or "")

@@ -22,13 +22,20 @@ def first(events: list[tuple[str, Any]], name: str) -> dict[str, Any]:
 
 async def _key(engine: AsyncEngine, quiz_id: str) -> dict[int, str]:
     async with engine.connect() as conn:
-        rows = (await conn.execute(text(f"SELECT question_number, correct_answer FROM quiz_questions "
-                                        f"WHERE quiz_id = '{quiz_id}'"))).all()  # fmt: skip
+        rows = (
+            await conn.execute(
+                text(f"SELECT question_number, correct_answer FROM quiz_questions WHERE quiz_id = '{quiz_id}'")
+            )
+        ).all()
     return dict(rows)  # type: ignore[arg-type]
 
 
 async def test_a_whole_quiz_conversation_is_graded_and_recorded_once(
-    chat: Callable[..., Chat], course: ChatCourse, engine: AsyncEngine, app_client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]
+    chat: Callable[..., Chat],
+    course: ChatCourse,
+    engine: AsyncEngine,
+    app_client: httpx.AsyncClient,
+    auth: Callable[..., dict[str, str]],
 ) -> None:
     student = chat("student-quiz")
     events = await student.send("quiz me on week 2")
@@ -59,10 +66,13 @@ async def test_a_whole_quiz_conversation_is_graded_and_recorded_once(
     assert all(r["link"] for r in result["review"]) and len(result["review"]) == total - correct
 
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT answers, score FROM quiz_responses WHERE user_id = 'student-quiz'"))).all()
+        rows = (
+            await conn.execute(text("SELECT answers, score FROM quiz_responses WHERE user_id = 'student-quiz'"))
+        ).all()
     assert len(rows) == 1 and len(rows[0][0]) == total and rows[0][1] == result["score"]
-    progress = (await app_client.get(f"/api/analytics/progress?course_id={course.course_id}",
-                                     headers=auth("student-quiz"))).json()  # fmt: skip
+    progress = (
+        await app_client.get(f"/api/analytics/progress?course_id={course.course_id}", headers=auth("student-quiz"))
+    ).json()
     week2 = next(m for m in progress["modules"] if m["week"] == 2)
     assert week2["status"] == ("completed" if result["passed"] else "in_progress")
     # After the quiz, a letter is an ordinary message again.
@@ -92,9 +102,7 @@ async def test_a_quiz_survives_an_api_restart_and_resumes_in_a_new_stream(
         assert first(events, "quiz_question")["number"] == 2
 
 
-async def test_two_tabs_answering_the_same_question_count_once(
-    chat: Callable[..., Chat], engine: AsyncEngine
-) -> None:
+async def test_two_tabs_answering_the_same_question_count_once(chat: Callable[..., Chat], engine: AsyncEngine) -> None:
     tab1 = chat("student-tabs")
     question = first(await tab1.send("quiz me on week 1"), "quiz_question")
     tab2 = chat("student-tabs")

@@ -27,7 +27,9 @@ async def test_teachers_page_search_read_and_export_transcripts_of_their_course(
     seen: list[str] = []
     cursor = None
     while True:
-        page = (await app_client.get(base + "&limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=teacher)).json()
+        page = (
+            await app_client.get(base + "&limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=teacher)
+        ).json()
         seen += [s["session_id"] for s in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -44,10 +46,14 @@ async def test_teachers_page_search_read_and_export_transcripts_of_their_course(
     full = (await app_client.get(f"/api/chat/transcripts/{ids[0]}", headers=teacher)).json()
     assert full["user_id"] == "student-t0" and full["messages"][1]["metadata"]["citations"]
 
-    jsonl = await app_client.get(f"/api/chat/transcripts/export?course_id={course.course_id}&format=jsonl", headers=teacher)
+    jsonl = await app_client.get(
+        f"/api/chat/transcripts/export?course_id={course.course_id}&format=jsonl", headers=teacher
+    )
     rows = [json.loads(line) for line in jsonl.text.splitlines()]
     assert {r["session_id"] for r in rows} >= set(ids) and any(r["citations"] for r in rows)
-    exported = await app_client.get(f"/api/chat/transcripts/export?course_id={course.course_id}&format=csv", headers=teacher)
+    exported = await app_client.get(
+        f"/api/chat/transcripts/export?course_id={course.course_id}&format=csv", headers=teacher
+    )
     table = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(table) == len(rows) and table[0].keys() >= {"session_id", "message_type", "message"}
 
@@ -58,7 +64,9 @@ async def test_students_and_other_teachers_cannot_read_transcripts(
     student = chat("student-private")
     await student.send("What is anemia?")
     for who in (auth("student-private"), auth("teacher-other", "teacher")):
-        assert (await app_client.get(f"/api/chat/transcripts?course_id={course.course_id}", headers=who)).status_code == 404
+        assert (
+            await app_client.get(f"/api/chat/transcripts?course_id={course.course_id}", headers=who)
+        ).status_code == 404
         assert (await app_client.get(f"/api/chat/transcripts/{student.session_id}", headers=who)).status_code == 404
         export = await app_client.get(f"/api/chat/transcripts/export?course_id={course.course_id}", headers=who)
         assert export.status_code == 404
@@ -69,7 +77,10 @@ async def test_questions_the_course_cannot_answer_show_up_as_content_gaps(
 ) -> None:
     for user in ("student-g1", "student-g2"):
         await chat(user).send("How do black holes evaporate?")
-    gaps = (await app_client.get(f"/api/analytics/courses/{course.course_id}/content-gaps",
-                                 headers=auth("teacher-chat", "teacher"))).json()  # fmt: skip
+    gaps = (
+        await app_client.get(
+            f"/api/analytics/courses/{course.course_id}/content-gaps", headers=auth("teacher-chat", "teacher")
+        )
+    ).json()
     top = gaps[0]
     assert top["question"] == "how do black holes evaporate?" and top["asked"] == 2 and top["closest_topics"]

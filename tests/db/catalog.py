@@ -9,9 +9,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 SEED_TABLES = (
-    "users", "courses", "modules", "topics", "quizzes", "quiz_questions", "quiz_responses",
-    "job_queue", "source_files", "user_progress", "chat_history",
-)  # fmt: skip
+    "users",
+    "courses",
+    "modules",
+    "topics",
+    "quizzes",
+    "quiz_questions",
+    "quiz_responses",
+    "job_queue",
+    "source_files",
+    "user_progress",
+    "chat_history",
+)
 
 COLUMNS = """
 SELECT table_name, column_name, data_type, udt_name, character_maximum_length, is_nullable, column_default

@@ -55,17 +55,23 @@ def test_migration_reproduces_the_seed_ddl(scratch_database) -> None:  # type: i
     assert got["columns"] == want["columns"]
     # The one intended difference: the progress uniqueness also holds for NULL module/topic.
     assert got["constraints"] - want["constraints"] == {
-        ("user_progress", "unique_user_progress", "u",
-         "UNIQUE NULLS NOT DISTINCT (user_id, course_id, module_id, topic_id)"),
-    }  # fmt: skip
+        (
+            "user_progress",
+            "unique_user_progress",
+            "u",
+            "UNIQUE NULLS NOT DISTINCT (user_id, course_id, module_id, topic_id)",
+        ),
+    }
     assert {c[1] for c in want["constraints"] - got["constraints"]} == {"unique_user_progress"}
     index_diff = {i[1] for i in got["indexes"] ^ want["indexes"]}
     assert index_diff == {"unique_user_progress"}
     desc_indexes = {i[1] for i in got["indexes"] if " DESC)" in i[2]}
     assert desc_indexes == {
-        "idx_courses_created_at", "idx_quiz_responses_submitted_at", "idx_job_queue_created_at",
+        "idx_courses_created_at",
+        "idx_quiz_responses_submitted_at",
+        "idx_job_queue_created_at",
         "idx_chat_history_timestamp",
-    }  # fmt: skip
+    }
 
 
 def test_upgrade_downgrade_upgrade_round_trips(scratch_database) -> None:  # type: ignore[no-untyped-def]

@@ -31,9 +31,15 @@ async def _new_job(sessions: async_sessionmaker[AsyncSession], settings: Setting
     async with sessions() as session, session.begin():
         await sign_in(session, TEACHER)
         receipt = await accept_upload(
-            session, open_storage(settings), settings, uploader=TEACHER,
-            files=[UploadedFile("retry.pdf", pdf)], title="Retry", description=None, course_id=None,
-        )  # fmt: skip
+            session,
+            open_storage(settings),
+            settings,
+            uploader=TEACHER,
+            files=[UploadedFile("retry.pdf", pdf)],
+            title="Retry",
+            description=None,
+            course_id=None,
+        )
     return receipt.job_id, receipt.course_id
 
 
@@ -76,9 +82,13 @@ async def test_rerunning_a_job_duplicates_no_rows_or_chunks(
 
 def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "worker"], env=settings_env(settings), cwd=REPO,
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "api.cli", "worker"],
+        env=settings_env(settings),
+        cwd=REPO,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 @pytest.mark.slow
@@ -86,7 +96,9 @@ async def test_a_worker_killed_mid_job_leaves_it_retryable_and_the_retry_complet
     settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, tmp_path: Path
 ) -> None:
     # Its own queue and a short visibility timeout, so the broker redelivers the unacked job quickly.
-    local = settings.model_copy(update={"celery_queue": f"kill-{uuid.uuid4().hex[:6]}", "broker_visibility_timeout_s": 5})
+    local = settings.model_copy(
+        update={"celery_queue": f"kill-{uuid.uuid4().hex[:6]}", "broker_visibility_timeout_s": 5}
+    )
     job_id, course_id = await _new_job(sessions, local, course_pdf(sciq_chapters(12, 4, 3)))
     first = _start_worker(local, tmp_path / "w1.log")
     second: subprocess.Popen[bytes] | None = None
@@ -95,7 +107,9 @@ async def test_a_worker_killed_mid_job_leaves_it_retryable_and_the_retry_complet
 
         async def progress() -> tuple[str, int]:
             async with db.connect() as conn:
-                row = (await conn.execute(text(f"SELECT status, progress FROM job_queue WHERE job_id = '{job_id}'"))).one()
+                row = (
+                    await conn.execute(text(f"SELECT status, progress FROM job_queue WHERE job_id = '{job_id}'"))
+                ).one()
                 return str(row[0]), int(row[1] or 0)
 
         deadline = asyncio.get_running_loop().time() + 120
@@ -109,7 +123,10 @@ async def test_a_worker_killed_mid_job_leaves_it_retryable_and_the_retry_complet
         second = _start_worker(local, tmp_path / "w2.log")
         deadline = asyncio.get_running_loop().time() + 180
         while (await progress())[0] != "completed":
-            assert asyncio.get_running_loop().time() < deadline, (await progress(), (tmp_path / "w2.log").read_text()[-3000:])
+            assert asyncio.get_running_loop().time() < deadline, (
+                await progress(),
+                (tmp_path / "w2.log").read_text()[-3000:],
+            )
             await asyncio.sleep(0.2)
     finally:
         for proc in (first, second):

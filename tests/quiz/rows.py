@@ -38,9 +38,17 @@ async def make_course(
             module = Module(course_id=course.course_id, week=week, title=f"Week {week}: cells", order_index=week)
             session.add(module)
             await session.flush()
-            session.add(Topic(module_id=module.id, title=f"Cell parts {week}", content="Cells have parts.", order_index=1))
-            quiz = Quiz(quiz_id=f"quiz-{course.course_id}-{week}", course_id=course.course_id, module_id=module.id,
-                        title=f"Week {week} quiz", quiz_type="module", passing_score=70)  # fmt: skip
+            session.add(
+                Topic(module_id=module.id, title=f"Cell parts {week}", content="Cells have parts.", order_index=1)
+            )
+            quiz = Quiz(
+                quiz_id=f"quiz-{course.course_id}-{week}",
+                course_id=course.course_id,
+                module_id=module.id,
+                title=f"Week {week} quiz",
+                quiz_type="module",
+                passing_score=70,
+            )
             session.add(quiz)
             await session.flush()
             key = {}
@@ -49,10 +57,17 @@ async def make_course(
                 correct = letters[(n + week) % 4]
                 others = iter(distractors)
                 options = {letter: term if letter == correct else next(others) for letter in letters}
-                session.add(QuizQuestion(quiz_id=quiz.quiz_id, question_number=n,
-                                         question_text=sentence.replace(term, "_____", 1).replace(term.capitalize(), "_____"),
-                                         options=options, correct_answer=correct,
-                                         explanation=f"{sentence} (cells.pdf, p. {n})", difficulty="easy"))  # fmt: skip
+                session.add(
+                    QuizQuestion(
+                        quiz_id=quiz.quiz_id,
+                        question_number=n,
+                        question_text=sentence.replace(term, "_____", 1).replace(term.capitalize(), "_____"),
+                        options=options,
+                        correct_answer=correct,
+                        explanation=f"{sentence} (cells.pdf, p. {n})",
+                        difficulty="easy",
+                    )
+                )
                 key[str(n)] = correct
             module_ids.append(module.id)
             quiz_ids.append(quiz.quiz_id)

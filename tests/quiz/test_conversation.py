@@ -23,8 +23,9 @@ class Chat:
     async def say(self, message: str, **kw: object) -> QuizTurn | None:
         async with self.sessions() as session, session.begin():
             await sign_in(session, Principal(self.user, "student"))
-            return await quiz_turn(session, user_id=self.user, course_id=self.course_id, session_id=self.session_id,
-                                   message=message, **kw)  # type: ignore[arg-type]  # fmt: skip
+            return await quiz_turn(
+                session, user_id=self.user, course_id=self.course_id, session_id=self.session_id, message=message, **kw
+            )  # type: ignore[arg-type]
 
 
 def kinds(turn: QuizTurn | None) -> list[str]:
@@ -32,7 +33,9 @@ def kinds(turn: QuizTurn | None) -> list[str]:
     return [s.kind for s in turn.steps]
 
 
-async def test_a_week_quiz_runs_to_a_recorded_result(sessions: async_sessionmaker[AsyncSession], db: AsyncEngine) -> None:
+async def test_a_week_quiz_runs_to_a_recorded_result(
+    sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
+) -> None:
     course = await make_course(sessions)
     chat = Chat(sessions, "stu-quiz", course.course_id)
     assert await chat.say("what is osmosis?") is None  # not a quiz turn
@@ -50,7 +53,12 @@ async def test_a_week_quiz_runs_to_a_recorded_result(sessions: async_sessionmake
     wrong_letter = next(letter for letter in "ABCD" if letter != key["2"])
     wrong = await chat.say(q2.options[wrong_letter])  # the option's words, not its letter
     feedback = wrong.steps[0].feedback  # type: ignore[union-attr]
-    assert feedback and not feedback.correct and feedback.correct_answer == key["2"] and "p. 2" in (feedback.explanation or "")
+    assert (
+        feedback
+        and not feedback.correct
+        and feedback.correct_answer == key["2"]
+        and "p. 2" in (feedback.explanation or "")
+    )
     assert kinds(await chat.say("skip")) == ["feedback", "question"]
     ordinal = {"A": "first", "B": "second", "C": "third", "D": "fourth"}[key["4"]]
     last = await chat.say(f"the {ordinal} one")
@@ -60,15 +68,20 @@ async def test_a_week_quiz_runs_to_a_recorded_result(sessions: async_sessionmake
     assert [r.question_number for r in result.review] == [2, 3]
 
     async with db.connect() as conn:
-        rows = (await conn.execute(text("SELECT answers, score, total_questions, correct_answers, time_taken "
-                                         "FROM quiz_responses"))).all()  # fmt: skip
+        rows = (
+            await conn.execute(
+                text("SELECT answers, score, total_questions, correct_answers, time_taken FROM quiz_responses")
+            )
+        ).all()
         assert rows == [({"1": key["1"], "2": wrong_letter, "4": key["4"]}, 50, 4, 2, rows[0][4])]
         status = await conn.scalar(text(f"SELECT status FROM user_progress WHERE module_id = {course.module_ids[1]}"))
         assert status == "in_progress"
     assert await chat.say("B") is None  # the quiz is over: back to ordinary chat
 
 
-async def test_stop_pauses_and_resume_continues_where_it_left(sessions: async_sessionmaker[AsyncSession], db: AsyncEngine) -> None:
+async def test_stop_pauses_and_resume_continues_where_it_left(
+    sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
+) -> None:
     course = await make_course(sessions, weeks=1)
     chat = Chat(sessions, "stu-pause", course.course_id)
     await chat.say("test me on week 1")
@@ -113,7 +126,9 @@ async def test_a_practice_quiz_on_a_topic_draws_matching_questions(
     question = start.steps[1].question  # type: ignore[union-attr]
     assert question and question.quiz_id.startswith("practice_") and "light" in question.text
     async with db.connect() as conn:
-        assert await conn.scalar(text(f"SELECT quiz_type FROM quizzes WHERE quiz_id = '{question.quiz_id}'")) == "practice"
+        assert (
+            await conn.scalar(text(f"SELECT quiz_type FROM quizzes WHERE quiz_id = '{question.quiz_id}'")) == "practice"
+        )
     with pytest.raises(TutorError, match="no quiz questions about"):
         await Chat(sessions, "stu-practice2", course.course_id).say("test me on volcanoes")
 

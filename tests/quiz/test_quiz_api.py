@@ -34,8 +34,11 @@ async def test_a_submitted_attempt_is_graded_on_the_server_and_updates_progress(
     key = course.answers[0]
     wrong = {n: ("A" if letter != "A" else "B") for n, letter in key.items()}
     student = auth("stu-b")
-    failed = await client.post(f"/api/quizzes/{course.quiz_ids[0]}/responses", headers=student,
-                               json={"answers": {**wrong, "1": key["1"]}, "time_taken": 42})  # fmt: skip
+    failed = await client.post(
+        f"/api/quizzes/{course.quiz_ids[0]}/responses",
+        headers=student,
+        json={"answers": {**wrong, "1": key["1"]}, "time_taken": 42},
+    )
     assert failed.status_code == 201, failed.text
     assert failed.json()["score"] == 25 and failed.json()["correct_answers"] == 1 and not failed.json()["passed"]
     progress = (await client.get(f"/api/analytics/progress?course_id={course.course_id}", headers=student)).json()
@@ -90,8 +93,13 @@ async def test_students_see_only_their_own_attempts_and_teachers_see_all(
     for student in ("stu-e", "stu-f"):
         await client.post(url, headers=auth(student), json={"answers": course.answers[0]})
     assert {r["user_id"] for r in (await client.get(url, headers=auth("stu-e"))).json()} == {"stu-e"}
-    assert {r["user_id"] for r in (await client.get(url, headers=auth("teacher-q", "teacher"))).json()} == {"stu-e", "stu-f"}
-    peek = await client.get(f"/api/analytics/progress?course_id={course.course_id}&user_id=stu-f", headers=auth("stu-e"))
+    assert {r["user_id"] for r in (await client.get(url, headers=auth("teacher-q", "teacher"))).json()} == {
+        "stu-e",
+        "stu-f",
+    }
+    peek = await client.get(
+        f"/api/analytics/progress?course_id={course.course_id}&user_id=stu-f", headers=auth("stu-e")
+    )
     assert peek.status_code == 404
 
 
@@ -100,24 +108,36 @@ async def test_teachers_edit_quizzes_with_validation(
 ) -> None:
     course = await make_course(sessions, weeks=1)
     teacher = auth("teacher-q", "teacher")
-    created = await client.post("/api/quizzes", headers=teacher,
-                                json={"course_id": course.course_id, "title": "Extra", "quiz_type": "practice"})  # fmt: skip
+    created = await client.post(
+        "/api/quizzes", headers=teacher, json={"course_id": course.course_id, "title": "Extra", "quiz_type": "practice"}
+    )
     assert created.status_code == 201, created.text
     quiz_id = created.json()["quiz_id"]
-    good = {"question_text": "Which organelle holds DNA?", "options": {"A": "nucleus", "B": "ribosome", "C": "wall",
-            "D": "vacuole"}, "correct_answer": "A", "difficulty": "easy"}  # fmt: skip
+    good = {
+        "question_text": "Which organelle holds DNA?",
+        "options": {"A": "nucleus", "B": "ribosome", "C": "wall", "D": "vacuole"},
+        "correct_answer": "A",
+        "difficulty": "easy",
+    }
     for text in ("first?", "second?", "third?"):
-        assert (await client.post(f"/api/quizzes/{quiz_id}/questions", headers=teacher,
-                                  json={**good, "question_text": text})).status_code == 201  # fmt: skip
+        assert (
+            await client.post(
+                f"/api/quizzes/{quiz_id}/questions", headers=teacher, json={**good, "question_text": text}
+            )
+        ).status_code == 201
     three_options = {**good, "options": {"A": "x", "B": "y", "C": "z"}}
     bad = await client.post(f"/api/quizzes/{quiz_id}/questions", headers=teacher, json=three_options)
     assert bad.status_code == 422 and "A, B, C and D" in bad.json()["error"]["message"]
     same = await client.post(f"/api/quizzes/{quiz_id}/questions", headers=teacher, json={**good, "question_number": 2})
     assert same.status_code == 409
-    reordered = await client.post(f"/api/quizzes/{quiz_id}/questions/reorder", headers=teacher, json={"order": [3, 1, 2]})
+    reordered = await client.post(
+        f"/api/quizzes/{quiz_id}/questions/reorder", headers=teacher, json={"order": [3, 1, 2]}
+    )
     assert [q["question_text"] for q in reordered.json()["questions"]] == ["third?", "first?", "second?"]
     assert (await client.delete(f"/api/quizzes/{quiz_id}/questions/1", headers=teacher)).status_code == 204
-    replaced = await client.put(f"/api/quizzes/{quiz_id}/questions/2", headers=teacher, json={**good, "correct_answer": "B"})
+    replaced = await client.put(
+        f"/api/quizzes/{quiz_id}/questions/2", headers=teacher, json={**good, "correct_answer": "B"}
+    )
     assert replaced.json()["correct_answer"] == "B"
     foreign = await client.delete(f"/api/quizzes/{quiz_id}", headers=auth("teacher-z", "teacher"))
     assert foreign.status_code == 404

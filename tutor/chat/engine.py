@@ -61,8 +61,14 @@ class Turn:
 
 
 class ChatEngine:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], store: VectorStore,
-                 embedder: Embedder, llm: LLM) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        store: VectorStore,
+        embedder: Embedder,
+        llm: LLM,
+    ) -> None:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
 
     async def prepare(self, user: Principal, request: ChatRequest) -> Turn:
@@ -71,8 +77,9 @@ class ChatEngine:
         if not message:
             raise TutorError("empty_message", "the message is empty", status=422)
         if len(message) > self.settings.max_message_chars:
-            raise TutorError("message_too_long", f"messages are limited to {self.settings.max_message_chars} characters",
-                             status=413)  # fmt: skip
+            raise TutorError(
+                "message_too_long", f"messages are limited to {self.settings.max_message_chars} characters", status=413
+            )
         async with self.sessions() as session, session.begin():
             course = await visible_course(session, user, request.course_id)
             session_id = request.session_id
@@ -85,13 +92,32 @@ class ChatEngine:
             if not quiz_mode:
                 await asyncio.to_thread(self.store.check, request.course_id, self.embedder.name)
             earlier = await history.recent(session, session_id, 2 * self.settings.chat_history_turns)
-            asked = await history.add(session, user_id=user.user_id, course_id=request.course_id, session_id=session_id,
-                                      message_type="user", text=message)  # fmt: skip
-            reply = await history.add(session, user_id=user.user_id, course_id=request.course_id, session_id=session_id,
-                                      message_type="assistant", text="", metadata={"incomplete": True, "status": "streaming",
-                                      "reply_to": asked.id})  # fmt: skip
-        return Turn(user, ChatRequest(**{**request.__dict__, "message": message}), course.title, session_id, asked.id,
-                    reply.id, earlier)  # fmt: skip
+            asked = await history.add(
+                session,
+                user_id=user.user_id,
+                course_id=request.course_id,
+                session_id=session_id,
+                message_type="user",
+                text=message,
+            )
+            reply = await history.add(
+                session,
+                user_id=user.user_id,
+                course_id=request.course_id,
+                session_id=session_id,
+                message_type="assistant",
+                text="",
+                metadata={"incomplete": True, "status": "streaming", "reply_to": asked.id},
+            )
+        return Turn(
+            user,
+            ChatRequest(**{**request.__dict__, "message": message}),
+            course.title,
+            session_id,
+            asked.id,
+            reply.id,
+            earlier,
+        )
 
     async def run(self, turn: Turn) -> AsyncIterator[ev.Event]:
         started = time.perf_counter()
@@ -99,10 +125,14 @@ class ChatEngine:
         try:
             async with self.sessions() as session, session.begin():
                 quiz = await quiz_turn(
-                    session, user_id=turn.user.user_id, course_id=turn.request.course_id, session_id=turn.session_id,
-                    message=turn.request.message, quiz_id=turn.request.quiz_id,
+                    session,
+                    user_id=turn.user.user_id,
+                    course_id=turn.request.course_id,
+                    session_id=turn.session_id,
+                    message=turn.request.message,
+                    quiz_id=turn.request.quiz_id,
                     question_number=turn.request.question_number,
-                )  # fmt: skip
+                )
         except TutorError as exc:  # e.g. no quiz on that topic: the tutor says so, in the conversation
             quiz = QuizTurn()
             quiz.say(f"{exc.message}.")
@@ -120,13 +150,19 @@ class ChatEngine:
                 if guard:
                     turn.text.append("\n\nBack to the quiz — " + render_question(guard))
                     yield ev.Token("\n\nBack to the quiz — " + render_question(guard))
-                    yield ev.QuizQuestion(guard.quiz_id, guard.number, guard.total, guard.question_number, guard.text,
-                                          guard.options)  # fmt: skip
+                    yield ev.QuizQuestion(
+                        guard.quiz_id, guard.number, guard.total, guard.question_number, guard.text, guard.options
+                    )
             timing["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
             turn.meta.update(incomplete=False, status="complete", timing_ms=timing)
             await self._finish(turn)
-            yield ev.Done(turn.message_id, self.llm.name if mode == "answer" else "quiz", self.llm.model if mode == "answer"
-                          else "quiz", turn.meta.get("usage", {}), timing)  # fmt: skip
+            yield ev.Done(
+                turn.message_id,
+                self.llm.name if mode == "answer" else "quiz",
+                self.llm.model if mode == "answer" else "quiz",
+                turn.meta.get("usage", {}),
+                timing,
+            )
         except LLMError as exc:
             turn.meta.update(incomplete=True, status="error", error=exc.message)
             await self._finish(turn)
@@ -149,14 +185,31 @@ class ChatEngine:
                 yield ev.QuizQuestion(q.quiz_id, q.number, q.total, q.question_number, q.text, q.options)
             elif step.feedback:
                 f = step.feedback
-                yield ev.QuizFeedback(f.quiz_id, f.number, f.question_number, f.given, f.correct, f.correct_answer,
-                                      f.correct_text, f.explanation)  # fmt: skip
+                yield ev.QuizFeedback(
+                    f.quiz_id,
+                    f.number,
+                    f.question_number,
+                    f.given,
+                    f.correct,
+                    f.correct_answer,
+                    f.correct_text,
+                    f.explanation,
+                )
             elif step.result:
                 r = step.result
                 turn.meta["quiz_result"] = {"score": r.score, "passed": r.passed}
-                yield ev.QuizResult(r.quiz_id, r.title, r.score, r.correct_answers, r.total_questions, r.passed,
-                                    r.passing_score, r.time_taken, r.timed_out,
-                                    [vars(x) for x in r.review])  # fmt: skip
+                yield ev.QuizResult(
+                    r.quiz_id,
+                    r.title,
+                    r.score,
+                    r.correct_answers,
+                    r.total_questions,
+                    r.passed,
+                    r.passing_score,
+                    r.time_taken,
+                    r.timed_out,
+                    [vars(x) for x in r.review],
+                )
             turn.text.append(text)
             yield ev.Token(text)
 
@@ -165,8 +218,13 @@ class ChatEngine:
         query = resolve_follow_up(turn.request.message, previous)
         t0 = time.perf_counter()
         embedding = await asyncio.to_thread(self.embedder.embed_query, query)
-        hits = await asyncio.to_thread(self.store.query, turn.request.course_id, embedding, k=self.settings.retrieval_k,
-                                       embedding_model=self.embedder.name)  # fmt: skip
+        hits = await asyncio.to_thread(
+            self.store.query,
+            turn.request.course_id,
+            embedding,
+            k=self.settings.retrieval_k,
+            embedding_model=self.embedder.name,
+        )
         timing["retrieval_ms"] = round(1000 * (time.perf_counter() - t0), 1)
         turn.meta["query"] = query
         if not hits or hits[0].score < self.settings.refusal_threshold:
@@ -175,11 +233,18 @@ class ChatEngine:
             return
         passages = [Passage(i, h.text, f"{h.metadata.filename} {h.metadata.pages}") for i, h in enumerate(hits, 1)]
         request = GenerationRequest(
-            build_messages(course=turn.course_title, history=turn.earlier, question=turn.request.message,
-                           passages=passages, guard=guard, history_turns=self.settings.chat_history_turns),
+            build_messages(
+                course=turn.course_title,
+                history=turn.earlier,
+                question=turn.request.message,
+                passages=passages,
+                guard=guard,
+                history_turns=self.settings.chat_history_turns,
+            ),
             # Retrieval used the resolved query; the answer must still address what was asked now.
-            question=turn.request.message, passages=passages,
-        )  # fmt: skip
+            question=turn.request.message,
+            passages=passages,
+        )
         deltas = 0
         async for delta in self.llm.stream(request):
             if deltas == 0:
@@ -188,8 +253,10 @@ class ChatEngine:
             turn.text.append(delta)
             yield ev.Token(delta)
         answer = "".join(turn.text)
-        turn.meta["usage"] = {"prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
-                              "completion_tokens": deltas}  # fmt: skip
+        turn.meta["usage"] = {
+            "prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
+            "completion_tokens": deltas,
+        }
         if answer.strip() == NOT_FOUND:
             async for event in self._not_covered(turn, hits, continuing=True):
                 yield event
@@ -197,8 +264,10 @@ class ChatEngine:
         cited = sorted({int(n) for n in CITED.findall(answer) if 1 <= int(n) <= len(hits)}) or [1]
         if self.llm.name == "extractive" and not guard:
             best = hits[cited[0] - 1].metadata
-            check = (f"\n\nQuick check: how would you explain “{best.topic_title}” in your own words? "
-                     f"Say “quiz me on week {best.week}” when you want a short quiz.")  # fmt: skip
+            check = (
+                f"\n\nQuick check: how would you explain “{best.topic_title}” in your own words? "
+                f"Say “quiz me on week {best.week}” when you want a short quiz."
+            )
             turn.text.append(check)
             yield ev.Token(check)
         citations = [self._citation(n, hits[n - 1]) for n in cited]
@@ -207,8 +276,12 @@ class ChatEngine:
         turn.meta.update(grounded=True, citations=[c.data() for c in citations])
         topics = {(h.metadata.module_id, h.metadata.topic_id) for h in (hits[n - 1] for n in cited)}
         async with self.sessions() as session, session.begin():
-            await touch_topics(session, turn.user.user_id, turn.request.course_id,
-                               {(m, t) for m, t in topics if m is not None and t is not None})  # fmt: skip
+            await touch_topics(
+                session,
+                turn.user.user_id,
+                turn.request.course_id,
+                {(m, t) for m, t in topics if m is not None and t is not None},
+            )
 
     async def _not_covered(self, turn: Turn, hits: list[Hit], *, continuing: bool = False) -> AsyncIterator[ev.Event]:
         """Say plainly that the course does not cover it, and point to the closest topics instead.
@@ -227,8 +300,19 @@ class ChatEngine:
     def _citation(number: int, hit: Hit) -> ev.Citation:
         m = hit.metadata
         snippet = hit.text[:240].rsplit(" ", 1)[0] + ("…" if len(hit.text) > 240 else "")
-        return ev.Citation(number, hit.chunk_id, m.filename, m.file_id, m.page_start, m.page_end, m.module_id,
-                           m.topic_id, m.topic_title, m.week, snippet)  # fmt: skip
+        return ev.Citation(
+            number,
+            hit.chunk_id,
+            m.filename,
+            m.file_id,
+            m.page_start,
+            m.page_end,
+            m.module_id,
+            m.topic_id,
+            m.topic_title,
+            m.week,
+            snippet,
+        )
 
     async def _finish(self, turn: Turn) -> None:
         if turn.finished:
@@ -239,6 +323,7 @@ class ChatEngine:
         async with self.sessions() as session, session.begin():
             row = (await session.execute(select(ChatMessage).where(ChatMessage.id == turn.message_id))).scalar_one()
             await session.execute(
-                update(ChatMessage).where(ChatMessage.id == turn.message_id)
+                update(ChatMessage)
+                .where(ChatMessage.id == turn.message_id)
                 .values(message="".join(turn.text), metadata_={**(row.metadata_ or {}), **turn.meta})
-            )  # fmt: skip
+            )

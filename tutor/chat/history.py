@@ -27,10 +27,12 @@ class SessionOwner:
 async def owner(session: AsyncSession, session_id: str) -> SessionOwner | None:
     row = (
         await session.execute(
-            select(ChatMessage.user_id, ChatMessage.course_id).where(ChatMessage.session_id == session_id)
-            .order_by(ChatMessage.id).limit(1)
+            select(ChatMessage.user_id, ChatMessage.course_id)
+            .where(ChatMessage.session_id == session_id)
+            .order_by(ChatMessage.id)
+            .limit(1)
         )
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
     return SessionOwner(row[0], row[1]) if row else None
 
 
@@ -42,11 +44,23 @@ async def own_session(session: AsyncSession, session_id: str, user_id: str, cour
 
 
 async def add(
-    session: AsyncSession, *, user_id: str, course_id: int | None, session_id: str, message_type: str, text: str,
+    session: AsyncSession,
+    *,
+    user_id: str,
+    course_id: int | None,
+    session_id: str,
+    message_type: str,
+    text: str,
     metadata: dict[str, Any] | None = None,
-) -> ChatMessage:  # fmt: skip
-    row = ChatMessage(user_id=user_id, course_id=course_id, session_id=session_id, message_type=message_type,
-                      message=text, metadata_=metadata or {})  # fmt: skip
+) -> ChatMessage:
+    row = ChatMessage(
+        user_id=user_id,
+        course_id=course_id,
+        session_id=session_id,
+        message_type=message_type,
+        message=text,
+        metadata_=metadata or {},
+    )
     session.add(row)
     await session.flush()
     return row
@@ -54,10 +68,17 @@ async def add(
 
 async def recent(session: AsyncSession, session_id: str, limit: int) -> list[ChatMessage]:
     rows = (
-        await session.execute(
-            select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id.desc()).limit(limit)
+        (
+            await session.execute(
+                select(ChatMessage)
+                .where(ChatMessage.session_id == session_id)
+                .order_by(ChatMessage.id.desc())
+                .limit(limit)
+            )
         )
-    ).scalars().all()  # fmt: skip
+        .scalars()
+        .all()
+    )
     return list(reversed(rows))
 
 
@@ -82,14 +103,18 @@ async def sessions_of(
 ) -> list[SessionSummary]:
     query = (
         select(
-            ChatMessage.session_id, func.min(ChatMessage.course_id), func.min(ChatMessage.user_id),
-            func.min(ChatMessage.timestamp), func.max(ChatMessage.timestamp), func.count(),
+            ChatMessage.session_id,
+            func.min(ChatMessage.course_id),
+            func.min(ChatMessage.user_id),
+            func.min(ChatMessage.timestamp),
+            func.max(ChatMessage.timestamp),
+            func.count(),
             func.min(ChatMessage.id),
         )
         .group_by(ChatMessage.session_id)
         .order_by(func.max(ChatMessage.timestamp).desc(), func.max(ChatMessage.id).desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     if user_id is not None:
         query = query.where(ChatMessage.user_id == user_id)
     if course_id is not None:
@@ -97,8 +122,9 @@ async def sessions_of(
     rows = (await session.execute(query)).all()
     # A session's title is its first message.
     first_ids = [row[6] for row in rows]
-    firsts = dict((await session.execute(select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_(first_ids)))).all())
+    firsts = dict(
+        (await session.execute(select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_(first_ids)))).all()
+    )
     return [
-        SessionSummary(row[0], row[1], row[2], row[3], row[4], int(row[5]), firsts.get(row[6], "")[:80])
-        for row in rows
+        SessionSummary(row[0], row[1], row[2], row[3], row[4], int(row[5]), firsts.get(row[6], "")[:80]) for row in rows
     ]

@@ -23,7 +23,40 @@ FOLLOW_UP = re.compile(
     re.I,
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
-STOP = frozenset(["what", "which", "when", "where", "does", "doing", "about", "that", "this", "those", "these", "there", "their", "them", "they", "with", "from", "have", "would", "could", "should", "into", "more", "most", "much", "many", "some", "explain", "tell", "please"])
+STOP = frozenset(
+    [
+        "what",
+        "which",
+        "when",
+        "where",
+        "does",
+        "doing",
+        "about",
+        "that",
+        "this",
+        "those",
+        "these",
+        "there",
+        "their",
+        "them",
+        "they",
+        "with",
+        "from",
+        "have",
+        "would",
+        "could",
+        "should",
+        "into",
+        "more",
+        "most",
+        "much",
+        "many",
+        "some",
+        "explain",
+        "tell",
+        "please",
+    ]
+)
 
 
 def resolve_follow_up(message: str, previous_questions: list[str]) -> str:
@@ -41,13 +74,18 @@ def resolve_follow_up(message: str, previous_questions: list[str]) -> str:
 
 def quote(text: str) -> str:
     # Passages can contain anything; fencing them keeps them from reading as instructions or closing our markup.
-    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+    return text.replace("<<<", "\u2039" * 3).replace(">>>", "\u203a" * 3)
 
 
 def build_messages(
-    *, course: str, history: list[ChatMessage], question: str, passages: list[Passage], guard: str | None = None,
+    *,
+    course: str,
+    history: list[ChatMessage],
+    question: str,
+    passages: list[Passage],
+    guard: str | None = None,
     history_turns: int = 6,
-) -> list[Message]:  # fmt: skip
+) -> list[Message]:
     system = SYSTEM.format(course=course) + (f"\n{QUIZ_GUARD.format(question=guard)}" if guard else "")
     messages = [Message("system", system)]
     for row in history[-2 * history_turns :]:
@@ -55,6 +93,8 @@ def build_messages(
             messages.append(Message("user" if row.message_type == "user" else "assistant", row.message[:2000]))
     sources = "\n\n".join(f"[{p.number}] ({p.source})\n<<<\n{quote(p.text)}\n>>>" for p in passages)
     messages.append(
-        Message("user", f"Course passages:\n\n{sources}\n\nStudent's question (answer it from the passages):\n{question}")
+        Message(
+            "user", f"Course passages:\n\n{sources}\n\nStudent's question (answer it from the passages):\n{question}"
+        )
     )
     return messages

@@ -5,6 +5,7 @@ Deterministic, instant and grounded by construction, which makes it the test def
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,59 @@ from tutor.llm.base import GenerationRequest, Passage
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 WORD = re.compile(r"[a-z0-9]+")
 STOP = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "me", "my", "i", "about", "into", "than", "then", "there", "these", "those", "their", "they", "we", "our", "us"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "me",
+        "my",
+        "i",
+        "about",
+        "into",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "their",
+        "they",
+        "we",
+        "our",
+        "us",
+    ]
 )
 NOT_FOUND = "I couldn't find this in the course material."
 
@@ -43,7 +96,7 @@ def best_sentences(question: str, passages: list[Passage], limit: int = 3) -> li
                 continue
             stems = {_stem(w) for w in words}
             overlap = len(q_terms & stems) / len(q_terms)
-            bigrams = len(q_bigrams & set(zip(words, words[1:], strict=False)))
+            bigrams = len(q_bigrams & set(itertools.pairwise(words)))
             score = overlap + 0.3 * bigrams - 0.02 * rank - 0.01 * position
             if overlap > 0:
                 scored.append((score, rank, position, sentence.strip(), passage.number))

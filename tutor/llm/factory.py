@@ -31,8 +31,12 @@ def get_llm(settings: Settings) -> LLM:
             if name == "openai":
                 from tutor.llm.openai_compat import OpenAICompatLLM
 
-                _cache[key] = OpenAICompatLLM(settings.llm_model or "gpt-4o-mini", settings.llm_base_url,
-                                              settings.llm_api_key, settings.llm_timeout_s)  # fmt: skip
+                _cache[key] = OpenAICompatLLM(
+                    settings.llm_model or "gpt-4o-mini",
+                    settings.llm_base_url,
+                    settings.llm_api_key,
+                    settings.llm_timeout_s,
+                )
             elif name == "local":
                 from tutor.llm.local import LocalLLM
 

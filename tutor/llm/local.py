@@ -35,8 +35,9 @@ class LocalLLM:
             if self._llama is None:
                 from llama_cpp import Llama
 
-                self._llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                    verbose=False)  # fmt: skip
+                self._llama = Llama(
+                    model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False
+                )
             return self._llama
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
@@ -49,8 +50,10 @@ class LocalLLM:
                 with self._generate_lock:
                     chunks = self._load().create_chat_completion(
                         messages=[{"role": m.role, "content": m.content} for m in request.messages],
-                        max_tokens=request.max_tokens, temperature=request.temperature, stream=True,
-                    )  # fmt: skip
+                        max_tokens=request.max_tokens,
+                        temperature=request.temperature,
+                        stream=True,
+                    )
                     for chunk in chunks:
                         if stop.is_set():
                             break

@@ -10,11 +10,24 @@ Intent = Literal["answer", "skip", "stop", "resume", "question", "unclear"]
 LETTERS = ("A", "B", "C", "D")
 
 ORDINALS = {
-    "first": "A", "1st": "A", "one": "A", "1": "A",
-    "second": "B", "2nd": "B", "two": "B", "2": "B",
-    "third": "C", "3rd": "C", "three": "C", "3": "C",
-    "fourth": "D", "4th": "D", "four": "D", "4": "D", "last": "D",
-}  # fmt: skip
+    "first": "A",
+    "1st": "A",
+    "one": "A",
+    "1": "A",
+    "second": "B",
+    "2nd": "B",
+    "two": "B",
+    "2": "B",
+    "third": "C",
+    "3rd": "C",
+    "three": "C",
+    "3": "C",
+    "fourth": "D",
+    "4th": "D",
+    "four": "D",
+    "4": "D",
+    "last": "D",
+}
 SKIP = re.compile(r"^\s*(skip|next|pass|i\s*(don'?t|do not)\s*know|no idea|dunno|idk)\b", re.I)
 STOP = re.compile(r"^\s*(stop|quit|end|cancel|exit|finish)(\s+(the\s+)?(quiz|test|it))?\s*[.!]*\s*$", re.I)
 RESUME = re.compile(r"^\s*(resume|continue|back to the (quiz|test)|let'?s continue|carry on)\b", re.I)

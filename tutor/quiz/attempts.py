@@ -46,16 +46,26 @@ async def start_attempt(
         raise ConflictError("quiz_empty", f"the quiz {quiz.title!r} has no questions yet")
     now = utcnow()
     attempt = QuizAttempt(
-        attempt_id=f"attempt_{uuid.uuid4().hex}", session_id=session_id, user_id=user_id, course_id=course_id,
-        quiz_id=quiz.quiz_id, status="running", position=1, question_numbers=numbers, answers={},
-        started_at=now, updated_at=now,
+        attempt_id=f"attempt_{uuid.uuid4().hex}",
+        session_id=session_id,
+        user_id=user_id,
+        course_id=course_id,
+        quiz_id=quiz.quiz_id,
+        status="running",
+        position=1,
+        question_numbers=numbers,
+        answers={},
+        started_at=now,
+        updated_at=now,
         deadline=now + timedelta(minutes=quiz.time_limit) if quiz.time_limit else None,
-    )  # fmt: skip
+    )
     try:
         async with session.begin_nested():
             session.add(attempt)
     except IntegrityError:
-        raise ConflictError("quiz_already_running", "a quiz is already running in this chat; finish or stop it first") from None
+        raise ConflictError(
+            "quiz_already_running", "a quiz is already running in this chat; finish or stop it first"
+        ) from None
     return attempt
 
 
@@ -68,8 +78,14 @@ async def asked(session: AsyncSession, attempt: QuizAttempt) -> AskedQuestion | 
             select(QuizQuestion).where(QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == number)
         )
     ).scalar_one()
-    return AskedQuestion(attempt.quiz_id, attempt.position, len(attempt.question_numbers), number,
-                         question.question_text, question.options)  # fmt: skip
+    return AskedQuestion(
+        attempt.quiz_id,
+        attempt.position,
+        len(attempt.question_numbers),
+        number,
+        question.question_text,
+        question.options,
+    )
 
 
 async def record_answer(session: AsyncSession, attempt: QuizAttempt, position: int, letter: str | None) -> bool:
@@ -117,7 +133,9 @@ async def finish(session: AsyncSession, attempt: QuizAttempt, quiz: Quiz) -> Gra
     )
     attempt.status, attempt.response_id = "finished", response.id
     await session.execute(
-        update(QuizAttempt).where(QuizAttempt.id == attempt.id).values(response_id=response.id)
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id)
+        .values(response_id=response.id)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     return result

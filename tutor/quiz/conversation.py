@@ -96,15 +96,27 @@ async def _review(session: AsyncSession, quiz: Quiz, course_id: int, missed: lis
     if not missed:
         return []
     questions = (
-        await session.execute(
-            select(QuizQuestion).where(QuizQuestion.quiz_id == quiz.quiz_id, QuizQuestion.question_number.in_(missed))
+        (
+            await session.execute(
+                select(QuizQuestion).where(
+                    QuizQuestion.quiz_id == quiz.quiz_id, QuizQuestion.question_number.in_(missed)
+                )
+            )
         )
-    ).scalars().all()  # fmt: skip
+        .scalars()
+        .all()
+    )
     from db.models import Module
 
     topics = (
-        await session.execute(select(Topic).join(Module, Topic.module_id == Module.id).where(Module.course_id == course_id))
-    ).scalars().all()
+        (
+            await session.execute(
+                select(Topic).join(Module, Topic.module_id == Module.id).where(Module.course_id == course_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     words = {t.id: set(re.findall(r"[a-z]{4,}", t.content.lower())) for t in topics}
     review = []
     for q in sorted(questions, key=lambda q: q.question_number):
@@ -126,12 +138,23 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
     missed = [g.question_number for g in result.questions if not g.is_correct]
     review = await _review(session, quiz, attempt.course_id, missed)
     summary = QuizResult(
-        quiz.quiz_id, quiz.title, result.score, result.correct_answers, result.total_questions, result.passed,
+        quiz.quiz_id,
+        quiz.title,
+        result.score,
+        result.correct_answers,
+        result.total_questions,
+        result.passed,
         quiz.passing_score if quiz.passing_score is not None else 70,
-        int((attempt.updated_at - attempt.started_at).total_seconds()), timed_out, review,
-    )  # fmt: skip
+        int((attempt.updated_at - attempt.started_at).total_seconds()),
+        timed_out,
+        review,
+    )
     lead = "Time is up! " if timed_out else ""
-    verdict = "You passed — well done!" if result.passed else f"The pass mark is {summary.passing_score}%; let's review and try again."
+    verdict = (
+        "You passed — well done!"
+        if result.passed
+        else f"The pass mark is {summary.passing_score}%; let's review and try again."
+    )
     lines = [f"{lead}You scored {result.score}% ({result.correct_answers}/{result.total_questions}). {verdict}"]
     named = [r for r in review if r.topic_title]
     if named:
@@ -139,8 +162,9 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
     turn.steps.append(QuizStep("result", "\n".join(lines), result=summary))
 
 
-async def _answer(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, question: AskedQuestion,
-                  reading: Reading) -> None:  # fmt: skip
+async def _answer(
+    session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, question: AskedQuestion, reading: Reading
+) -> None:
     letter = reading.letter if reading.intent == "answer" else None
     if not await record_answer(session, attempt, question.number, letter):
         turn.say("That question was already answered in another window; here is where the quiz is now.")
@@ -149,10 +173,11 @@ async def _answer(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, q
         return
     row = (
         await session.execute(
-            select(QuizQuestion).where(QuizQuestion.quiz_id == attempt.quiz_id,
-                                       QuizQuestion.question_number == question.question_number)
+            select(QuizQuestion).where(
+                QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == question.question_number
+            )
         )
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     if letter is None:
         text = f"Skipped. The answer was {row.correct_answer}) {row.options[row.correct_answer]}."
     elif letter == row.correct_answer:
@@ -161,10 +186,22 @@ async def _answer(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, q
         text = f"Not quite: you chose {letter}, the answer is {row.correct_answer}) {row.options[row.correct_answer]}."
     if row.explanation:
         text += f" {row.explanation}"
-    turn.steps.append(QuizStep("feedback", text, feedback=Feedback(
-        attempt.quiz_id, question.number, question.question_number, letter, letter == row.correct_answer,
-        row.correct_answer, row.options[row.correct_answer], row.explanation,
-    )))  # fmt: skip
+    turn.steps.append(
+        QuizStep(
+            "feedback",
+            text,
+            feedback=Feedback(
+                attempt.quiz_id,
+                question.number,
+                question.question_number,
+                letter,
+                letter == row.correct_answer,
+                row.correct_answer,
+                row.options[row.correct_answer],
+                row.explanation,
+            ),
+        )
+    )
     if attempt.position > len(attempt.question_numbers):
         await _finish(session, turn, attempt, timed_out=False)
     else:
@@ -172,9 +209,15 @@ async def _answer(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, q
 
 
 async def quiz_turn(
-    session: AsyncSession, *, user_id: str, course_id: int, session_id: str, message: str,
-    quiz_id: str | None = None, question_number: int | None = None,
-) -> QuizTurn | None:  # fmt: skip
+    session: AsyncSession,
+    *,
+    user_id: str,
+    course_id: int,
+    session_id: str,
+    message: str,
+    quiz_id: str | None = None,
+    question_number: int | None = None,
+) -> QuizTurn | None:
     """Handle the message if it belongs to a quiz; `question_number` (from a tapped option) guards double answers."""
     attempt = await open_attempt(session, session_id, for_update=True)
     turn = QuizTurn()
@@ -182,13 +225,16 @@ async def quiz_turn(
         if not (quiz_id or is_quiz_request(message)):
             return None
         choice = await choose_quiz(session, course_id, message, quiz_id)
-        attempt = await start_attempt(session, user_id=user_id, course_id=course_id, session_id=session_id,
-                                      quiz=choice.quiz)  # fmt: skip
+        attempt = await start_attempt(
+            session, user_id=user_id, course_id=course_id, session_id=session_id, quiz=choice.quiz
+        )
         quiz = choice.quiz
         limit = f"a {quiz.time_limit}-minute time limit" if quiz.time_limit else "no time limit"
         turn.quiz_id = quiz.quiz_id
-        turn.say(f"Let's do “{quiz.title}”: {len(attempt.question_numbers)} questions, {limit}. "
-                 "Answer with a letter or the option's words; say skip, stop or resume any time.")  # fmt: skip
+        turn.say(
+            f"Let's do “{quiz.title}”: {len(attempt.question_numbers)} questions, {limit}. "
+            "Answer with a letter or the option's words; say skip, stop or resume any time."
+        )
         await _ask(session, turn, attempt)
         return turn
 
@@ -222,15 +268,18 @@ async def quiz_turn(
         await _answer(session, turn, attempt, question, reading)
     elif reading.intent == "stop":
         await set_status(session, attempt, "paused")
-        turn.say(f"Quiz paused at question {question.number} of {question.total}. Say “resume” to continue, "
-                 "or “end quiz” to finish and see your score.")  # fmt: skip
+        turn.say(
+            f"Quiz paused at question {question.number} of {question.total}. Say “resume” to continue, "
+            "or “end quiz” to finish and see your score."
+        )
     elif reading.intent == "resume":
         await _ask(session, turn, attempt)
     elif reading.intent == "question":
         turn.side_question_for = question
     elif quiz_id or is_quiz_request(message):
-        raise TutorError("quiz_already_running", "a quiz is already running in this chat; finish or stop it first",
-                         status=409)  # fmt: skip
+        raise TutorError(
+            "quiz_already_running", "a quiz is already running in this chat; finish or stop it first", status=409
+        )
     else:
         turn.say("I didn't catch which option you mean — reply with A, B, C or D, or say skip or stop.")
         await _ask(session, turn, attempt)

@@ -34,9 +34,12 @@ def grade(questions: list[QuizQuestion], answers: dict[str, str], passing_score:
     """Every question of the quiz counts; an unanswered or skipped one is wrong."""
     graded = [
         GradedQuestion(
-            q.question_number, answers.get(str(q.question_number)), q.correct_answer,
-            answers.get(str(q.question_number)) == q.correct_answer, q.explanation,
-        )  # fmt: skip
+            q.question_number,
+            answers.get(str(q.question_number)),
+            q.correct_answer,
+            answers.get(str(q.question_number)) == q.correct_answer,
+            q.explanation,
+        )
         for q in questions
     ]
     correct = sum(g.is_correct for g in graded)
@@ -49,9 +52,14 @@ async def record_response(
     session: AsyncSession, *, quiz: Quiz, user_id: str, answers: dict[str, str], result: Grade, time_taken: int
 ) -> QuizResponse:
     response = QuizResponse(
-        quiz_id=quiz.quiz_id, user_id=user_id, answers=answers, score=result.score,
-        total_questions=result.total_questions, correct_answers=result.correct_answers, time_taken=time_taken,
-    )  # fmt: skip
+        quiz_id=quiz.quiz_id,
+        user_id=user_id,
+        answers=answers,
+        score=result.score,
+        total_questions=result.total_questions,
+        correct_answers=result.correct_answers,
+        time_taken=time_taken,
+    )
     session.add(response)
     await session.flush()
     if quiz.module_id is not None and quiz.quiz_type == "module":
@@ -59,20 +67,32 @@ async def record_response(
     return response
 
 
-async def record_module_result(session: AsyncSession, user_id: str, course_id: int, module_id: int, result: Grade) -> None:
+async def record_module_result(
+    session: AsyncSession, user_id: str, course_id: int, module_id: int, result: Grade
+) -> None:
     """The module is completed once a score reaches the passing score; a later fail never undoes that."""
     now = utcnow()
     row = (
         await session.execute(
-            select(UserProgress).where(
-                UserProgress.user_id == user_id, UserProgress.course_id == course_id,
-                UserProgress.module_id == module_id, UserProgress.topic_id.is_(None),
-            ).with_for_update()
+            select(UserProgress)
+            .where(
+                UserProgress.user_id == user_id,
+                UserProgress.course_id == course_id,
+                UserProgress.module_id == module_id,
+                UserProgress.topic_id.is_(None),
+            )
+            .with_for_update()
         )
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     if row is None:
-        row = UserProgress(user_id=user_id, course_id=course_id, module_id=module_id, topic_id=None,
-                           status="not_started", progress_percentage=0)  # fmt: skip
+        row = UserProgress(
+            user_id=user_id,
+            course_id=course_id,
+            module_id=module_id,
+            topic_id=None,
+            status="not_started",
+            progress_percentage=0,
+        )
         session.add(row)
     if row.status == "completed" or result.passed:
         row.status = "completed"
@@ -88,23 +108,33 @@ async def record_module_result(session: AsyncSession, user_id: str, course_id: i
 
 async def recompute_course_progress(session: AsyncSession, user_id: str, course_id: int) -> None:
     """The course-level row (module and topic NULL): the average of module progress over all modules."""
-    total = int(await session.scalar(select(func.count()).select_from(Module).where(Module.course_id == course_id)) or 0)
+    total = int(
+        await session.scalar(select(func.count()).select_from(Module).where(Module.course_id == course_id)) or 0
+    )
     rows = (
         await session.execute(
             select(UserProgress.status, UserProgress.progress_percentage).where(
-                UserProgress.user_id == user_id, UserProgress.course_id == course_id,
-                UserProgress.module_id.is_not(None), UserProgress.topic_id.is_(None),
+                UserProgress.user_id == user_id,
+                UserProgress.course_id == course_id,
+                UserProgress.module_id.is_not(None),
+                UserProgress.topic_id.is_(None),
             )
         )
-    ).all()  # fmt: skip
+    ).all()
     completed = sum(1 for status, _ in rows if status == "completed")
     percentage = round(sum((p or 0) for _, p in rows) / total) if total else 0
     status = "completed" if total and completed == total else ("in_progress" if rows else "not_started")
     now = utcnow()
     stmt = insert(UserProgress).values(
-        user_id=user_id, course_id=course_id, module_id=None, topic_id=None, status=status,
-        progress_percentage=percentage, last_accessed=now, completion_date=now if status == "completed" else None,
-    )  # fmt: skip
+        user_id=user_id,
+        course_id=course_id,
+        module_id=None,
+        topic_id=None,
+        status=status,
+        progress_percentage=percentage,
+        last_accessed=now,
+        completion_date=now if status == "completed" else None,
+    )
     await session.execute(
         stmt.on_conflict_do_update(
             constraint="unique_user_progress",
@@ -113,7 +143,8 @@ async def recompute_course_progress(session: AsyncSession, user_id: str, course_
                 "progress_percentage": stmt.excluded.progress_percentage,
                 "last_accessed": now,
                 "completion_date": func.coalesce(UserProgress.completion_date, stmt.excluded.completion_date)
-                if status == "completed" else None,
+                if status == "completed"
+                else None,
             },
         )
-    )  # fmt: skip
+    )

@@ -50,11 +50,13 @@ async def choose_quiz(session: AsyncSession, course_id: int, message: str, quiz_
     if week:
         quiz = (
             await session.execute(
-                select(Quiz).join(Module, Quiz.module_id == Module.id)
+                select(Quiz)
+                .join(Module, Quiz.module_id == Module.id)
                 .where(Module.course_id == course_id, Module.week == int(week.group(1)), Quiz.quiz_type == "module")
-                .order_by(Quiz.id).limit(1)
+                .order_by(Quiz.id)
+                .limit(1)
             )
-        ).scalar_one_or_none()  # fmt: skip
+        ).scalar_one_or_none()
         if quiz is None:
             raise NotFoundError("quiz_not_found", f"week {week.group(1)} has no quiz in this course")
         return QuizChoice(quiz, False)
@@ -67,11 +69,12 @@ async def practice_quiz(session: AsyncSession, course_id: int, topic: str) -> Qu
     """A practice quiz (quiz_type 'practice') of the course's questions that best match the topic."""
     rows = (
         await session.execute(
-            select(QuizQuestion, Quiz.module_id).join(Quiz, QuizQuestion.quiz_id == Quiz.quiz_id)
+            select(QuizQuestion, Quiz.module_id)
+            .join(Quiz, QuizQuestion.quiz_id == Quiz.quiz_id)
             .where(Quiz.course_id == course_id, Quiz.quiz_type == "module")
             .order_by(Quiz.id, QuizQuestion.question_number)
         )
-    ).all()  # fmt: skip
+    ).all()
     if not rows:
         raise NotFoundError("quiz_not_found", "this course has no quiz questions yet")
     wanted = _terms(topic)
@@ -92,17 +95,27 @@ async def practice_quiz(session: AsyncSession, course_id: int, topic: str) -> Qu
         picked = [q for q, _ in rows[::step][:PRACTICE_SIZE]]
     title = f"Practice: {topic.strip()[:80]}" if wanted else "Practice quiz"
     quiz = Quiz(
-        quiz_id=f"practice_{course_id}_{uuid.uuid4().hex[:10]}", course_id=course_id, module_id=None,
-        title=title, description=f"{len(picked)} questions from the course", quiz_type="practice", passing_score=70,
-    )  # fmt: skip
+        quiz_id=f"practice_{course_id}_{uuid.uuid4().hex[:10]}",
+        course_id=course_id,
+        module_id=None,
+        title=title,
+        description=f"{len(picked)} questions from the course",
+        quiz_type="practice",
+        passing_score=70,
+    )
     session.add(quiz)
     await session.flush()
     for number, q in enumerate(picked, 1):
         session.add(
             QuizQuestion(
-                quiz_id=quiz.quiz_id, question_number=number, question_text=q.question_text, options=q.options,
-                correct_answer=q.correct_answer, explanation=q.explanation, difficulty=q.difficulty,
+                quiz_id=quiz.quiz_id,
+                question_number=number,
+                question_text=q.question_text,
+                options=q.options,
+                correct_answer=q.correct_answer,
+                explanation=q.explanation,
+                difficulty=q.difficulty,
             )
-        )  # fmt: skip
+        )
     await session.flush()
     return quiz

@@ -21,7 +21,9 @@ class QuizInputError(TutorError):
     status = 422
 
 
-async def quiz_for(session: AsyncSession, user: Principal, quiz_id: str, *, manage: bool = False) -> tuple[Quiz, Course]:
+async def quiz_for(
+    session: AsyncSession, user: Principal, quiz_id: str, *, manage: bool = False
+) -> tuple[Quiz, Course]:
     """The quiz if its course is visible (or manageable) to the user; 404 otherwise."""
     quiz = (await session.execute(select(Quiz).where(Quiz.quiz_id == quiz_id))).scalar_one_or_none()
     if quiz is None:
@@ -42,13 +44,13 @@ async def questions(session: AsyncSession, quiz_id: str, *, fresh: bool = False)
 
 
 async def course_quizzes(session: AsyncSession, course_id: int) -> list[tuple[Quiz, int]]:
-    counts = (
-        select(QuizQuestion.quiz_id, func.count().label("n")).group_by(QuizQuestion.quiz_id).subquery()
-    )
+    counts = select(QuizQuestion.quiz_id, func.count().label("n")).group_by(QuizQuestion.quiz_id).subquery()
     rows = await session.execute(
-        select(Quiz, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.quiz_id == Quiz.quiz_id)
-        .where(Quiz.course_id == course_id).order_by(Quiz.module_id.nulls_last(), Quiz.id)
-    )  # fmt: skip
+        select(Quiz, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.quiz_id == Quiz.quiz_id)
+        .where(Quiz.course_id == course_id)
+        .order_by(Quiz.module_id.nulls_last(), Quiz.id)
+    )
     return [(quiz, int(n)) for quiz, n in rows.all()]
 
 
@@ -59,9 +61,14 @@ class Submission:
 
 
 async def submit_attempt(
-    session: AsyncSession, user: Principal, quiz: Quiz, answers: dict[str, str], *, time_taken: int | None,
+    session: AsyncSession,
+    user: Principal,
+    quiz: Quiz,
+    answers: dict[str, str],
+    *,
+    time_taken: int | None,
     attempt_key: str | None,
-) -> Submission:  # fmt: skip
+) -> Submission:
     """Grade a whole attempt on the server (a client's score is never trusted) and record it once."""
     qs = await questions(session, quiz.quiz_id)
     if not qs:
@@ -79,12 +86,19 @@ async def submit_attempt(
         # The key makes a resubmitted attempt (a retried POST) count once.
         try:
             async with session.begin_nested():
-                session.add(QuizAttempt(
-                    attempt_id=f"rest:{quiz.quiz_id}:{user.user_id}:{attempt_key}"[:100], session_id=f"rest:{uuid.uuid4().hex}",
-                    user_id=user.user_id, course_id=quiz.course_id, quiz_id=quiz.quiz_id, status="finished",
-                    question_numbers=[q.question_number for q in qs], answers=answers,
-                    position=len(qs) + 1,
-                ))  # fmt: skip
+                session.add(
+                    QuizAttempt(
+                        attempt_id=f"rest:{quiz.quiz_id}:{user.user_id}:{attempt_key}"[:100],
+                        session_id=f"rest:{uuid.uuid4().hex}",
+                        user_id=user.user_id,
+                        course_id=quiz.course_id,
+                        quiz_id=quiz.quiz_id,
+                        status="finished",
+                        question_numbers=[q.question_number for q in qs],
+                        answers=answers,
+                        position=len(qs) + 1,
+                    )
+                )
         except IntegrityError:
             raise ConflictError("attempt_already_submitted", "this attempt was already submitted") from None
     result = grade(qs, answers, quiz.passing_score)
@@ -95,7 +109,11 @@ async def submit_attempt(
 
 
 async def responses(session: AsyncSession, user: Principal, quiz: Quiz, course: Course) -> list[QuizResponse]:
-    query = select(QuizResponse).where(QuizResponse.quiz_id == quiz.quiz_id).order_by(QuizResponse.submitted_at.desc(), QuizResponse.id.desc())
+    query = (
+        select(QuizResponse)
+        .where(QuizResponse.quiz_id == quiz.quiz_id)
+        .order_by(QuizResponse.submitted_at.desc(), QuizResponse.id.desc())
+    )
     if not can_manage(user, course):
         query = query.where(QuizResponse.user_id == user.user_id)
     return list((await session.execute(query)).scalars())
@@ -108,33 +126,64 @@ def check_question(question_text: str, options: dict[str, str], correct_answer: 
 
 
 async def create_quiz(
-    session: AsyncSession, course: Course, *, title: str, description: str | None, module_id: int | None,
-    quiz_type: str, passing_score: int, time_limit: int | None,
-) -> Quiz:  # fmt: skip
+    session: AsyncSession,
+    course: Course,
+    *,
+    title: str,
+    description: str | None,
+    module_id: int | None,
+    quiz_type: str,
+    passing_score: int,
+    time_limit: int | None,
+) -> Quiz:
     quiz = Quiz(
-        quiz_id=f"quiz_{course.course_id}_{uuid.uuid4().hex[:10]}", course_id=course.course_id, module_id=module_id,
-        title=title, description=description, quiz_type=quiz_type, passing_score=passing_score, time_limit=time_limit,
-    )  # fmt: skip
+        quiz_id=f"quiz_{course.course_id}_{uuid.uuid4().hex[:10]}",
+        course_id=course.course_id,
+        module_id=module_id,
+        title=title,
+        description=description,
+        quiz_type=quiz_type,
+        passing_score=passing_score,
+        time_limit=time_limit,
+    )
     session.add(quiz)
     await session.flush()
     return quiz
 
 
-async def add_question(session: AsyncSession, quiz: Quiz, *, question_text: str, options: dict[str, str],
-                       correct_answer: str, explanation: str | None, difficulty: str | None,
-                       question_number: int | None) -> QuizQuestion:  # fmt: skip
+async def add_question(
+    session: AsyncSession,
+    quiz: Quiz,
+    *,
+    question_text: str,
+    options: dict[str, str],
+    correct_answer: str,
+    explanation: str | None,
+    difficulty: str | None,
+    question_number: int | None,
+) -> QuizQuestion:
     check_question(question_text, options, correct_answer)
     if question_number is None:
-        last = await session.scalar(select(func.max(QuizQuestion.question_number)).where(QuizQuestion.quiz_id == quiz.quiz_id))
+        last = await session.scalar(
+            select(func.max(QuizQuestion.question_number)).where(QuizQuestion.quiz_id == quiz.quiz_id)
+        )
         question_number = int(last or 0) + 1
-    question = QuizQuestion(quiz_id=quiz.quiz_id, question_number=question_number, question_text=question_text,
-                            options=options, correct_answer=correct_answer, explanation=explanation,
-                            difficulty=difficulty)  # fmt: skip
+    question = QuizQuestion(
+        quiz_id=quiz.quiz_id,
+        question_number=question_number,
+        question_text=question_text,
+        options=options,
+        correct_answer=correct_answer,
+        explanation=explanation,
+        difficulty=difficulty,
+    )
     try:
         async with session.begin_nested():
             session.add(question)
     except IntegrityError:
-        raise ConflictError("question_number_taken", f"question {question_number} already exists in this quiz") from None
+        raise ConflictError(
+            "question_number_taken", f"question {question_number} already exists in this quiz"
+        ) from None
     return question
 
 
@@ -162,16 +211,16 @@ async def reorder_questions(session: AsyncSession, quiz: Quiz, order: list[int])
     # Two steps through negative numbers, so the unique (quiz_id, question_number) holds throughout.
     for new, old in enumerate(order, 1):
         await session.execute(
-            update(QuizQuestion).where(QuizQuestion.quiz_id == quiz.quiz_id, QuizQuestion.question_number == old)
+            update(QuizQuestion)
+            .where(QuizQuestion.quiz_id == quiz.quiz_id, QuizQuestion.question_number == old)
             .values(question_number=-new)
-        )  # fmt: skip
+        )
     await session.execute(
-        update(QuizQuestion).where(QuizQuestion.quiz_id == quiz.quiz_id)
+        update(QuizQuestion)
+        .where(QuizQuestion.quiz_id == quiz.quiz_id)
         .values(question_number=-QuizQuestion.question_number)
-    )  # fmt: skip
+    )
 
 
 async def delete_quiz(session: AsyncSession, quiz: Quiz) -> None:
     await session.execute(delete(Quiz).where(Quiz.id == quiz.id))
-
-
