@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.cors import WidgetCORS
 from api.errors import install_error_handlers
 from api.routers import (
     analytics,
@@ -20,6 +21,7 @@ from api.routers import (
     transcripts,
     uploads,
     users,
+    widget,
 )
 from api.state import AppState
 from tutor.settings import Settings, get_settings
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(WidgetCORS)
     routers = (
         health.router,
         uploads.router,
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transcripts.router,
         chat.router,
         openai_compat.router,
+        widget.router,
     )
     for router in routers:
         app.include_router(router)

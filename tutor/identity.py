@@ -31,6 +31,9 @@ class Principal:
     role: Role
     email: str | None = None
     full_name: str | None = None
+    # Widget tokens are limited to one course and the page origin they were issued to.
+    course_scope: int | None = None
+    origin_scope: str | None = None
 
     @property
     def is_teacher(self) -> bool:
@@ -88,7 +91,15 @@ class TokenVerifier:
         sub = str(claims["sub"])
         if not sub or len(sub) > 100:
             raise AuthError("invalid_token", "the token's subject must be 1-100 characters")
-        return Principal(user_id=sub, role=role, email=claims.get("email"), full_name=claims.get("name"))
+        scope = claims.get("course")
+        return Principal(
+            user_id=sub,
+            role=role,
+            email=claims.get("email"),
+            full_name=claims.get("name"),
+            course_scope=int(scope) if isinstance(scope, int) else None,
+            origin_scope=claims.get("origin"),
+        )
 
 
 def mint_token(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -18,6 +18,7 @@ from api.ratelimit import limit
 from api.state import AppState
 from tutor.chat import history
 from tutor.chat.engine import ChatEngine, ChatRequest, Turn
+from tutor.errors import NotFoundError, TutorError
 from tutor.identity import Principal
 
 router = APIRouter(tags=["chat"])
@@ -58,6 +59,14 @@ class TranscriptOut(BaseModel):
     messages: list[MessageOut]
 
 
+def check_widget_scope(user: Principal, course_id: int, request: Request) -> None:
+    """A widget token works only for its course, from the page origin it was issued to."""
+    if user.course_scope is not None and user.course_scope != course_id:
+        raise NotFoundError("course_not_found", f"no course {course_id}")
+    if user.origin_scope is not None and request.headers.get("origin") != user.origin_scope:
+        raise TutorError("origin_not_allowed", "this token belongs to another page", status=403)
+
+
 async def sse(engine: ChatEngine, turn: Turn) -> AsyncIterator[ServerSentEvent]:
     async for event in engine.run(turn):
         yield ServerSentEvent(data=event.json(), event=event.name)
@@ -72,8 +81,9 @@ async def sse(engine: ChatEngine, turn: Turn) -> AsyncIterator[ServerSentEvent]:
     },
 )
 async def chat_stream(
-    body: ChatIn, user: Principal = Depends(limit("chat")), state: AppState = Depends(get_state)
+    body: ChatIn, request: Request, user: Principal = Depends(limit("chat")), state: AppState = Depends(get_state)
 ) -> EventSourceResponse:
+    check_widget_scope(user, body.course_id, request)
     engine: ChatEngine = state.chat_engine()
     turn = await engine.prepare(user, ChatRequest(**body.model_dump()))
     return EventSourceResponse(sse(engine, turn), ping=HEARTBEAT_S, headers={"X-Session-Id": turn.session_id})

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.quiz.rows import make_course
 
 Auth = Callable[..., dict[str, str]]
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}
+# Public: health, and the widget's bootstrap (it authenticates by embed key and page origin; tests/widget).
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/widget/session")}
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,13 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/courses/{course_id}"): (lambda w: {}, (ALLOW, no_answers), (ALLOW, no_answers)),
     ("PATCH", "/api/courses/{course_id}"): (lambda w: {"json": {"title": "x"}}, (DENY, None), (DENY, None)),
     ("DELETE", "/api/courses/{course_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/courses/{course_id}/embed"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("PUT", "/api/courses/{course_id}/embed"): (
+        lambda w: {"json": {"allowed_origins": ["https://evil.example"]}},
+        (DENY, None),
+        (DENY, None),
+    ),
+    ("POST", "/api/courses/{course_id}/embed/rotate"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("POST", "/api/courses/{course_id}/modules/reorder"): (
         lambda w: {"json": {"order": [w.module_id]}},
         (DENY, None),
