@@ -1,9 +1,36 @@
-"""Retrieval: a question's nearest chunks in its course's index, with their citations."""
+"""Retrieval: a question's nearest chunks in its course's index, reranked by the words they share with it.
+
+Dense similarity finds paraphrases; students' questions also reuse the course's own terms, so a wider dense
+candidate set is reranked by lexical overlap (stemmed query terms found in the chunk, weighted by rarity
+within the candidates) before the top k are cited.
+"""
 
 from __future__ import annotations
 
+import math
+
 from tutor.embeddings import Embedder
+from tutor.textutil import terms
 from tutor.vectorstore import Hit, VectorStore
+
+CANDIDATES_PER_RESULT = 4
+LEXICAL_WEIGHT = 0.5
+
+
+def rerank(query: str, hits: list[Hit], k: int) -> list[Hit]:
+    wanted = terms(query)
+    if not wanted or not hits:
+        return hits[:k]
+    chunk_terms = [terms(h.text) for h in hits]
+    # Rarity among the candidates: a term every candidate shares says little about which one answers.
+    idf = {t: math.log(1 + len(hits) / (1 + sum(t in c for c in chunk_terms))) for t in wanted}
+    total = sum(idf.values()) or 1.0
+    scored = [
+        (h.score + LEXICAL_WEIGHT * sum(idf[t] for t in wanted & c) / total, i, h)
+        for i, (h, c) in enumerate(zip(hits, chunk_terms, strict=True))
+    ]
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [h for _, _, h in scored[:k]]
 
 
 class Retriever:
@@ -12,4 +39,8 @@ class Retriever:
         self.embedder = embedder
 
     def retrieve(self, course_id: int, query: str, *, k: int = 5) -> list[Hit]:
-        return self.store.query(course_id, self.embedder.embed_query(query), k=k, embedding_model=self.embedder.name)
+        """The k best chunks; each Hit keeps its dense similarity as `score` (the refusal threshold reads it)."""
+        candidates = self.store.query(
+            course_id, self.embedder.embed_query(query), k=k * CANDIDATES_PER_RESULT, embedding_model=self.embedder.name
+        )
+        return rerank(query, candidates, k)

@@ -30,6 +30,7 @@ from tutor.progress import touch_topics
 from tutor.quiz.attempts import open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
+from tutor.retrieval import Retriever
 from tutor.settings import Settings
 from tutor.vectorstore import Hit, VectorStore
 
@@ -70,6 +71,7 @@ class ChatEngine:
         llm: LLM,
     ) -> None:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
+        self.retriever = Retriever(store, embedder)
 
     async def prepare(self, user: Principal, request: ChatRequest) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed."""
@@ -217,13 +219,8 @@ class ChatEngine:
         previous = [m.message for m in turn.earlier if m.message_type == "user"]
         query = resolve_follow_up(turn.request.message, previous)
         t0 = time.perf_counter()
-        embedding = await asyncio.to_thread(self.embedder.embed_query, query)
         hits = await asyncio.to_thread(
-            self.store.query,
-            turn.request.course_id,
-            embedding,
-            k=self.settings.retrieval_k,
-            embedding_model=self.embedder.name,
+            self.retriever.retrieve, turn.request.course_id, query, k=self.settings.retrieval_k
         )
         timing["retrieval_ms"] = round(1000 * (time.perf_counter() - t0), 1)
         turn.meta["query"] = query

@@ -10,93 +10,28 @@ import re
 from collections.abc import AsyncIterator
 
 from tutor.llm.base import GenerationRequest, Passage
+from tutor.textutil import stem, words
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
-WORD = re.compile(r"[a-z0-9]+")
-STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "me",
-        "my",
-        "i",
-        "about",
-        "into",
-        "than",
-        "then",
-        "there",
-        "these",
-        "those",
-        "their",
-        "they",
-        "we",
-        "our",
-        "us",
-    ]
-)
 NOT_FOUND = "I couldn't find this in the course material."
-
-
-def _terms(text: str) -> list[str]:
-    return [w for w in WORD.findall(text.lower()) if w not in STOP and len(w) > 1]
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def best_sentences(question: str, passages: list[Passage], limit: int = 3) -> list[tuple[str, int]]:
     """(sentence, citation number) pairs, ranked by how much of the question they cover."""
-    q_terms = {_stem(t) for t in _terms(question)}
-    q_bigrams = set(zip(_terms(question), _terms(question)[1:], strict=False))
+    asked = words(question)
+    q_terms = {stem(t) for t in asked}
+    q_bigrams = set(itertools.pairwise(asked))
     if not q_terms:
         return []
     scored: list[tuple[float, int, int, str, int]] = []
     for rank, passage in enumerate(passages):
         for position, sentence in enumerate(SENTENCE.split(passage.text.replace("\n", " "))):
-            words = _terms(sentence)
-            if len(words) < 4:
+            tokens = words(sentence)
+            if len(tokens) < 4:
                 continue
-            stems = {_stem(w) for w in words}
+            stems = {stem(w) for w in tokens}
             overlap = len(q_terms & stems) / len(q_terms)
-            bigrams = len(q_bigrams & set(itertools.pairwise(words)))
+            bigrams = len(q_bigrams & set(itertools.pairwise(tokens)))
             score = overlap + 0.3 * bigrams - 0.02 * rank - 0.01 * position
             if overlap > 0:
                 scored.append((score, rank, position, sentence.strip(), passage.number))
