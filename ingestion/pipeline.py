@@ -32,7 +32,7 @@ from tutor.vectorstore import ChunkMetadata, ChunkRecord, VectorStore
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 64
+EMBED_BATCH = 256  # large calls let sentence-transformers sort by length and pad less
 QUESTIONS_PER_QUIZ = 5
 
 
