@@ -68,6 +68,7 @@ async def measure(base: str, headers: dict[str, str], course_id: int, questions:
 def peer(settings_path: str, course_id: int, questions: list[str]) -> dict[str, object]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import chromadb
+    from chromadb.config import Settings as ChromaSettings
     from llama_index.core import VectorStoreIndex
     from llama_index.core.llms import MockLLM
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -75,7 +76,8 @@ def peer(settings_path: str, course_id: int, questions: list[str]) -> dict[str, 
 
     from tutor.embeddings import packaged_model_dir
 
-    collection = chromadb.PersistentClient(path=settings_path).get_collection(f"course_{course_id}")
+    client = chromadb.PersistentClient(path=settings_path, settings=ChromaSettings(anonymized_telemetry=False))
+    collection = client.get_collection(f"course_{course_id}")
     index = VectorStoreIndex.from_vector_store(
         ChromaVectorStore(chroma_collection=collection),
         embed_model=HuggingFaceEmbedding(model_name=str(packaged_model_dir()), device="cpu"),

@@ -66,8 +66,17 @@ async def bench_settings(**overrides: Any) -> AsyncIterator[Settings]:
         await create_database(server.url(), "bench")
         url = with_database(server.url(), "bench")
     await asyncio.to_thread(migrate.upgrade, url)
+    redis = None
+    redis_url = os.environ.get("TUTOR_REDIS_URL")
+    if not redis_url:
+        from ingestion.embedded_redis import EmbeddedRedis
+
+        redis = EmbeddedRedis(work / "redis")
+        redis.start()
+        redis_url = redis.url
     settings = Settings(
         database_url=url,
+        redis_url=redis_url,
         data_dir=work,
         chroma_path=work / "chroma",
         llm_provider="extractive",
@@ -78,6 +87,8 @@ async def bench_settings(**overrides: Any) -> AsyncIterator[Settings]:
     try:
         yield settings
     finally:
+        if redis:
+            redis.stop()
         if server:
             await asyncio.to_thread(server.stop)
 

@@ -55,6 +55,7 @@ class Turn:
     user_message_id: int
     message_id: int  # the assistant's reply, completed when the stream ends
     earlier: list[ChatMessage]
+    quiz_possible: bool  # an open attempt, a quiz request or a tapped quiz; otherwise the quiz step is skipped
     # Filled while streaming, written when the stream ends.
     text: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
@@ -119,22 +120,25 @@ class ChatEngine:
             asked.id,
             reply.id,
             earlier,
+            quiz_possible=bool(request.quiz_id or attempt is not None or is_quiz_request(message)),
         )
 
     async def run(self, turn: Turn) -> AsyncIterator[ev.Event]:
         started = time.perf_counter()
         timing: dict[str, float] = {}
+        quiz: QuizTurn | None = None
         try:
-            async with self.sessions() as session, session.begin():
-                quiz = await quiz_turn(
-                    session,
-                    user_id=turn.user.user_id,
-                    course_id=turn.request.course_id,
-                    session_id=turn.session_id,
-                    message=turn.request.message,
-                    quiz_id=turn.request.quiz_id,
-                    question_number=turn.request.question_number,
-                )
+            if turn.quiz_possible:
+                async with self.sessions() as session, session.begin():
+                    quiz = await quiz_turn(
+                        session,
+                        user_id=turn.user.user_id,
+                        course_id=turn.request.course_id,
+                        session_id=turn.session_id,
+                        message=turn.request.message,
+                        quiz_id=turn.request.quiz_id,
+                        question_number=turn.request.question_number,
+                    )
         except TutorError as exc:  # e.g. no quiz on that topic: the tutor says so, in the conversation
             quiz = QuizTurn()
             quiz.say(f"{exc.message}.")
