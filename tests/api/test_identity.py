@@ -111,3 +111,57 @@ async def test_admins_manage_roles_and_deactivated_users_are_refused(
     assert (
         await client.patch("/api/users/nobody", headers=auth("root", "admin"), json={"role": "teacher"})
     ).status_code == 404
+
+
+async def test_rs256_tokens_are_verified_against_the_identity_providers_jwks(
+    settings: Settings, db: AsyncEngine
+) -> None:
+    import functools
+    import http.server
+    import json
+    import threading
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tutor.ports import free_port
+
+    key, stranger = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**jwk, "kid": "school-1", "alg": "RS256", "use": "sig"}]}).encode()
+
+    class JWKS(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(JWKS))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    idp = settings.model_copy(
+        update={
+            "jwt_jwks_url": f"http://127.0.0.1:{server.server_port}/jwks.json",
+            "jwt_issuer": "https://idp.school",
+            "jwt_audience": "tutor",
+        }
+    )
+    claims = {"sub": "grace", "role": "teacher", "iss": "https://idp.school", "aud": "tutor", "exp": time.time() + 300}
+    app = create_app(idp)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        ):
+            good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "school-1"})
+            me = await client.get("/api/users/me", headers=bearer(good))
+            assert me.status_code == 200 and me.json()["role"] == "teacher"
+            forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "school-1"})
+            response = await client.get("/api/users/me", headers=bearer(forged))
+            assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_signature"
+            hs256 = jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": "school-1"})
+            assert (await client.get("/api/users/me", headers=bearer(hs256))).status_code == 401
+    finally:
+        server.shutdown()
