@@ -103,7 +103,7 @@ async def main() -> None:
     items = sciq()
     questions = [i["question"] for i in items]
     async with bench_settings() as settings:
-        course_id = await ingest(settings, sciq_pdf(items[:150]))
+        course_id = (await ingest(settings, sciq_pdf(items[:150]))).course_id
         from tutor.identity import mint_token
 
         env = {

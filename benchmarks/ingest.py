@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, bench_settings, ingest
+
 DATA = REPO.parent / "shared" / "data" / "erickson_algorithms"
-sys.path.insert(0, str(REPO))
 
 
 def build_pdf(pages: int, out: Path) -> int:
@@ -46,71 +46,18 @@ def peak_rss_mb() -> float:
 
 
 async def run_ours(pdf: Path) -> dict[str, object]:
-    from db import migrate
-    from db.embedded import EmbeddedPostgres
-    from db.engine import create_database, create_engine, session_factory, with_database
-    from ingestion.pipeline import Ingestor
-    from ingestion.storage import open_storage
-    from ingestion.uploads import UploadedFile, accept_upload
-    from tutor.embeddings import get_embedder
-    from tutor.identity import Principal, sign_in
-    from tutor.settings import Settings
-    from tutor.vectorstore import open_vector_store
-
-    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    server = None
-    url = os.environ.get("TUTOR_DATABASE_URL")
-    if not url:
-        server = EmbeddedPostgres(work / "pg")
-        await asyncio.to_thread(server.start)
-        await create_database(server.url(), "bench")
-        url = with_database(server.url(), "bench")
-    await asyncio.to_thread(migrate.upgrade, url)
-    settings = Settings(
-        database_url=url, data_dir=work, chroma_path=work / "chroma", llm_provider="extractive", max_pages=5000
-    )
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    embedder = get_embedder(settings)
-    embedder.embed_documents(["warm up the model"])  # model load is a one-off per worker, not per job
-    teacher = Principal("bench-teacher", "teacher")
-    try:
-        async with sessions() as session, session.begin():
-            await sign_in(session, teacher)
-            receipt = await accept_upload(
-                session,
-                open_storage(settings),
-                settings,
-                uploader=teacher,
-                files=[UploadedFile(pdf.name, pdf.read_bytes())],
-                title="Bench",
-                description=None,
-                course_id=None,
-            )
-        ingestor = Ingestor(settings, sessions, open_storage(settings), open_vector_store(settings), embedder)
-        started = time.perf_counter()
-        await ingestor.run(receipt.job_id)
-        total = time.perf_counter() - started
-        async with sessions() as session:
-            from ingestion.jobs import get_job
-
-            job = await get_job(session, receipt.job_id)
-            assert job is not None and job.status == "completed", job and job.error
-            result = dict(job.result or {})
-    finally:
-        await engine.dispose()
-        if server:
-            await asyncio.to_thread(server.stop)
-    stages = dict(ingestor.timings.seconds)
+    async with bench_settings() as settings:
+        run = await ingest(settings, pdf.read_bytes(), pdf.name)
+    r, stages, total = run.result, run.stage_seconds, run.seconds
     return {
-        "pages": result["pages"],
-        "chunks": result["chunks"],
-        "modules": result["modules"],
-        "topics": result["topics"],
-        "questions": result["questions"],
+        "pages": r["pages"],
+        "chunks": r["chunks"],
+        "modules": r["modules"],
+        "topics": r["topics"],
+        "questions": r["questions"],
         "seconds": round(total, 2),
-        "pages_per_s": round(result["pages"] / total, 2),
-        "chunks_per_s": round(result["chunks"] / total, 2),
+        "pages_per_s": round(r["pages"] / total, 2),
+        "chunks_per_s": round(r["chunks"] / total, 2),
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
         "embed_share": round(stages.get("embed", 0.0) / total, 3),
         "peak_rss_mb": round(peak_rss_mb()),

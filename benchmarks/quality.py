@@ -17,7 +17,7 @@ async def main(local_sample: int) -> None:
     items = sciq()
     async with bench_settings() as settings:
         started = time.perf_counter()
-        course_id = await ingest(settings, sciq_pdf(items))
+        course_id = (await ingest(settings, sciq_pdf(items))).course_id
         ingest_s = time.perf_counter() - started
 
         from tutor.embeddings import get_embedder
