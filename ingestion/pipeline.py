@@ -24,9 +24,11 @@ from ingestion.chunking import ChunkDraft, chunk_id, chunk_topic
 from ingestion.errors import IngestionError
 from ingestion.pdf import ParsedDocument, parse_pdf
 from ingestion.quizgen import QuestionDraft, generate_module_quiz
+from ingestion.quizgen_llm import generate_with_llm
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, TopicDraft, build_structure, key_terms
 from tutor.embeddings import Embedder
+from tutor.llm.base import LLM, LLMError
 from tutor.settings import Settings
 from tutor.vectorstore import ChunkMetadata, ChunkRecord, VectorStore
 
@@ -77,7 +79,9 @@ class Ingestor:
     storage: FileStorage
     store: VectorStore
     embedder: Embedder
+    llm: LLM | None = None  # a generative model writes the quizzes; without one (or when it fails) they are offline
     timings: Timings = field(default_factory=Timings)
+    quiz_sources: dict[str, int] = field(default_factory=dict)
 
     async def run(self, job_id: str, task_id: str | None = None) -> None:
         job = await jobs.start(self.sessions, job_id, task_id)
@@ -139,6 +143,8 @@ class Ingestor:
         await jobs.report(self.sessions, job_id, 30, f"Writing quizzes for {len(modules)} week(s).{note}")
         with self.timings.stage("quizzes"):
             quizzes = await asyncio.to_thread(self._quizzes, modules)
+            if self.llm is not None:
+                quizzes = [await self._llm_quiz(m, offline) for m, offline in zip(modules, quizzes, strict=True)]
 
         with self.timings.stage("chunk"):
             chunks = await asyncio.to_thread(self._chunks, course_id, modules, files_by_name)
@@ -156,6 +162,17 @@ class Ingestor:
                 embeddings += await asyncio.to_thread(self.embedder.embed_documents, batch)
         await jobs.report(self.sessions, job_id, 92, f"Saving the course.{note}")
         return CoursePlan(docs, modules, quizzes, chunks, embeddings, files_by_name)
+
+    async def _llm_quiz(self, module: ModuleDraft, offline: list[QuestionDraft]) -> list[QuestionDraft]:
+        assert self.llm is not None
+        try:
+            written = await generate_with_llm(self.llm, module, num_questions=QUESTIONS_PER_QUIZ)
+        except LLMError:
+            log.warning("the LLM failed on week %s's quiz; using the offline generator", module.week, exc_info=True)
+            written = None
+        source = "llm" if written else "offline"
+        self.quiz_sources[source] = self.quiz_sources.get(source, 0) + 1
+        return written or offline
 
     def _quizzes(self, modules: list[ModuleDraft]) -> list[list[QuestionDraft]]:
         text = "\n\n".join(t.content for m in modules for t in m.topics)
@@ -278,6 +295,7 @@ class Ingestor:
                 "pages": sum(d.page_count for d in plan.docs),
                 "scanned_pages": {d.filename: d.scanned_pages for d in plan.docs if d.scanned_pages},
                 "file_ids": [f.file_id for f in plan.files_by_name.values()],
+                "quiz_sources": self.quiz_sources or {"offline": len(plan.modules)},
                 "seconds": {
                     **{k: round(v, 3) for k, v in self.timings.seconds.items()},
                     "write": round(time.perf_counter() - started, 3),

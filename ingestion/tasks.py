@@ -10,7 +10,7 @@ from celery import Task, shared_task
 from db.engine import create_engine, session_factory
 from ingestion.pipeline import Ingestor
 from ingestion.storage import open_storage
-from tutor.settings import get_settings
+from tutor.settings import Settings, get_settings
 
 _process: dict[str, Any] = {}
 
@@ -19,11 +19,20 @@ def _shared_resources() -> dict[str, Any]:
     """The embedding model and the vector store client are loaded once per worker process."""
     if not _process:
         from tutor.embeddings import get_embedder
+        from tutor.llm.factory import get_llm, provider_name
         from tutor.vectorstore import open_vector_store
 
         settings = get_settings()
-        _process.update(settings=settings, embedder=get_embedder(settings), store=open_vector_store(settings))
+        llm = get_llm(settings) if quiz_llm_wanted(settings, provider_name(settings)) else None
+        _process.update(settings=settings, embedder=get_embedder(settings), store=open_vector_store(settings), llm=llm)
     return _process
+
+
+def quiz_llm_wanted(settings: Settings, provider: str) -> bool:
+    """The packaged 135M model cannot write valid quiz JSON reliably; a real server by default, any LLM if asked."""
+    if settings.quiz_generator == "offline" or provider == "extractive":
+        return False
+    return settings.quiz_generator == "llm" or provider == "openai"
 
 
 @shared_task(name="tutor.ping")
@@ -46,6 +55,7 @@ def ingest(self: Task, job_id: str) -> None:
                 storage=open_storage(res["settings"]),
                 store=res["store"],
                 embedder=res["embedder"],
+                llm=res["llm"],
             )
             await ingestor.run(job_id, self.request.id)
         finally:

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(default=None, description="GGUF file for the local provider")
     llm_timeout_s: float = 120.0
 
+    quiz_generator: Literal["auto", "llm", "offline"] = Field(
+        default="auto",
+        description="who writes quizzes: auto = the LLM when it is an OpenAI-compatible server, else offline",
+    )
+
     embedding_provider: EmbeddingProvider = "local"
     embedding_model: str | None = Field(default=None, description="default all-MiniLM-L6-v2 (local)")
 

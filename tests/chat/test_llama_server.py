@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.chat.conftest import ChatCourse
 from tests.chat.sse import answer_text, parse_sse
@@ -25,11 +25,51 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def tutor_on_llama(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with llama_server(tmp_path_factory.mktemp("llama") / "server.log") as base_url:
-        local = settings.model_copy(update={"llm_provider": "openai", "llm_base_url": base_url, "llm_model": "smollm2"})
-        with api_server(local) as api:
-            yield api
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def tutor_on_llama(settings: Settings, llama_url: str) -> Iterator[str]:
+    local = settings.model_copy(update={"llm_provider": "openai", "llm_base_url": llama_url, "llm_model": "smollm2"})
+    with api_server(local) as api:
+        yield api
+
+
+async def test_quizzes_are_asked_of_the_llm_and_fall_back_to_offline_ones_when_it_fails(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], llama_url: str, engine: AsyncEngine
+) -> None:
+    from ingestion.pipeline import Ingestor
+    from ingestion.storage import open_storage
+    from ingestion.uploads import UploadedFile, accept_upload
+    from tests.factories import course_pdf, sciq_chapters
+    from tutor.embeddings import get_embedder
+    from tutor.identity import Principal, sign_in
+    from tutor.llm.openai_compat import OpenAICompatLLM
+    from tutor.quiz.validation import question_problems
+    from tutor.vectorstore import open_vector_store
+
+    teacher = Principal("teacher-llm-quiz", "teacher")
+    async with sessions() as session, session.begin():
+        await sign_in(session, teacher)
+        receipt = await accept_upload(session, open_storage(settings), settings, uploader=teacher,
+                                      files=[UploadedFile("q.pdf", course_pdf(sciq_chapters(2, 1, 2, offset=80)))],
+                                      title="LLM quizzes", description=None, course_id=None)  # fmt: skip
+    llm = OpenAICompatLLM("smollm2", llama_url, None, 120)
+    ingestor = Ingestor(
+        settings, sessions, open_storage(settings), open_vector_store(settings), get_embedder(settings), llm
+    )
+    await ingestor.run(receipt.job_id)
+    async with engine.connect() as conn:
+        status, result = (
+            await conn.execute(text(f"SELECT status, result FROM job_queue WHERE job_id = '{receipt.job_id}'"))
+        ).one()
+        rows = (await conn.execute(text(f"SELECT question_text, options, correct_answer FROM quiz_questions q JOIN quizzes z "
+                                        f"ON z.quiz_id = q.quiz_id WHERE z.course_id = {receipt.course_id}"))).all()  # fmt: skip
+    assert status == "completed", result
+    assert sum(result["quiz_sources"].values()) == result["modules"]  # each week: written by the model, or offline
+    assert rows and all(question_problems(t, o, a) == [] for t, o, a in rows)
 
 
 async def test_chat_streams_an_answer_from_the_local_model_through_the_openai_provider(

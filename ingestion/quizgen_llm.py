@@ -1,0 +1,132 @@
+"""Quizzes written by the configured LLM: JSON asked for, validated, retried with the problems named.
+
+A question is kept only if it passes the shared rules (four options, one correct letter) and its correct option is
+grounded in the module's text; when the model cannot deliver, the caller falls back to the offline generator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from ingestion.quizgen import QuestionDraft
+from ingestion.structure import ModuleDraft
+from tutor.llm.base import LLM, GenerationRequest, Message
+from tutor.quiz.validation import question_problems
+from tutor.textutil import terms
+
+MAX_CONTEXT_CHARS = 5000
+SYSTEM = (
+    "You write multiple-choice quiz questions for a course, using only the course text you are given. "
+    "Reply with JSON only, no prose."
+)
+INSTRUCTIONS = """Write {n} multiple-choice questions about the course text above. Reply with exactly this JSON shape:
+{{"questions": [{{"question": "...", "options": {{"A": "...", "B": "...", "C": "...", "D": "..."}}, "answer": "A",
+"explanation": "why the answer is right, citing the page like (p. 3)", "difficulty": "easy"}}]}}
+Rules: four different options; exactly one is correct and stated in the text; difficulty is easy, medium or hard."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    questions: list[QuestionDraft]
+    problems: list[str]
+
+
+def module_context(module: ModuleDraft) -> tuple[str, dict[int, str]]:
+    """The module's text with page markers (within the prompt budget), and the source file of each page."""
+    parts: list[str] = []
+    pages: dict[int, str] = {}
+    size = 0
+    for topic in module.topics:
+        for p in topic.paragraphs:
+            piece = f"[p. {p.page}] {p.text}"
+            if size + len(piece) > MAX_CONTEXT_CHARS:
+                return "\n\n".join(parts), pages
+            parts.append(piece)
+            pages.setdefault(p.page, topic.source_file)
+            size += len(piece)
+    return "\n\n".join(parts), pages
+
+
+def parse(reply: str, module: ModuleDraft, context: str, pages: dict[int, str]) -> Attempt:
+    match = re.search(r"\{.*\}", reply, flags=re.S)
+    if not match:
+        return Attempt([], ["the reply contained no JSON object"])
+    try:
+        items = json.loads(match.group(0)).get("questions", [])
+    except (json.JSONDecodeError, AttributeError):
+        return Attempt([], ["the reply was not valid JSON"])
+    text_terms = terms(context)
+    kept: list[QuestionDraft] = []
+    problems: list[str] = []
+    for i, item in enumerate(items if isinstance(items, list) else [], 1):
+        if not isinstance(item, dict):
+            problems.append(f"question {i} is not an object")
+            continue
+        options = {str(k).strip().upper(): str(v).strip() for k, v in dict(item.get("options") or {}).items()}
+        answer = str(item.get("answer", "")).strip().upper()[:1]
+        question = str(item.get("question", "")).strip()
+        found = question_problems(question, options, answer)
+        if not found:
+            wanted = terms(options[answer])
+            if not wanted or len(wanted & text_terms) < 0.6 * len(wanted):
+                found.append("the correct option is not stated in the text")
+        if found:
+            problems.append(f"question {i}: {'; '.join(found)}")
+            continue
+        explanation = str(item.get("explanation", "")).strip()
+        cited = re.search(r"p\.\s*(\d+)", explanation)
+        page = int(cited.group(1)) if cited and int(cited.group(1)) in pages else min(pages, default=1)
+        source = pages.get(page, module.topics[0].source_file)
+        if f"{source}, p." not in explanation:
+            explanation = f"{explanation} ({source}, p. {page})".strip()
+        difficulty = str(item.get("difficulty", "medium")).lower()
+        kept.append(
+            QuestionDraft(
+                question_number=len(kept) + 1,
+                question_text=question,
+                options=options,
+                correct_answer=answer,
+                explanation=explanation,
+                difficulty=difficulty if difficulty in ("easy", "medium", "hard") else "medium",
+                source_file=source,
+                page=page,
+                topic_title=module.topics[0].title,
+            )
+        )
+    return Attempt(kept, problems)
+
+
+async def generate_with_llm(
+    llm: LLM, module: ModuleDraft, *, num_questions: int = 5, attempts: int = 3
+) -> list[QuestionDraft] | None:
+    """Questions from the model, or None when it did not produce enough valid ones in `attempts` tries."""
+    context, pages = module_context(module)
+    if not context:
+        return None
+    messages = [
+        Message("system", SYSTEM),
+        Message("user", f"Course text:\n\n{context}\n\n{INSTRUCTIONS.format(n=num_questions)}"),
+    ]
+    best: list[QuestionDraft] = []
+    for _ in range(attempts):
+        request = GenerationRequest(messages, question="", max_tokens=900, temperature=0.3)
+        reply = "".join([delta async for delta in llm.stream(request)])
+        result = parse(reply, module, context, pages)
+        if len(result.questions) > len(best):
+            best = result.questions
+        if len(best) >= num_questions:
+            return best[:num_questions]
+        # Tell the model what was wrong, and ask again.
+        messages = [
+            *messages,
+            Message("assistant", reply[:3000]),
+            Message(
+                "user",
+                "Some questions were invalid: "
+                + "; ".join(result.problems[:6])
+                + ". Reply again with corrected JSON only.",
+            ),
+        ]
+    return best if len(best) >= max(1, num_questions // 2) else None
