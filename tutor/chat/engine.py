@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ChatMessage
@@ -60,6 +61,7 @@ class Turn:
     text: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
+    topics: set[tuple[int, int]] = field(default_factory=set)  # (module, topic) answered from
 
 
 class ChatEngine:
@@ -275,14 +277,12 @@ class ChatEngine:
         for citation in citations:
             yield citation
         turn.meta.update(grounded=True, citations=[c.data() for c in citations])
-        topics = {(h.metadata.module_id, h.metadata.topic_id) for h in (hits[n - 1] for n in cited)}
-        async with self.sessions() as session, session.begin():
-            await touch_topics(
-                session,
-                turn.user.user_id,
-                turn.request.course_id,
-                {(m, t) for m, t in topics if m is not None and t is not None},
-            )
+        # Recorded with the reply, in one transaction, when the turn is finished.
+        turn.topics = {
+            (m.module_id, m.topic_id)
+            for m in (hits[n - 1].metadata for n in cited)
+            if m.module_id is not None and m.topic_id is not None
+        }
 
     async def _not_covered(self, turn: Turn, hits: list[Hit], *, continuing: bool = False) -> AsyncIterator[ev.Event]:
         """Say plainly that the course does not cover it, and point to the closest topics instead.
@@ -322,9 +322,14 @@ class ChatEngine:
         turn.meta.setdefault("provider", self.llm.name)
         turn.meta.setdefault("model", self.llm.model)
         async with self.sessions() as session, session.begin():
-            row = (await session.execute(select(ChatMessage).where(ChatMessage.id == turn.message_id))).scalar_one()
+            # One statement: the placeholder's metadata merged with the turn's (jsonb ||), no read first.
             await session.execute(
                 update(ChatMessage)
                 .where(ChatMessage.id == turn.message_id)
-                .values(message="".join(turn.text), metadata_={**(row.metadata_ or {}), **turn.meta})
+                .values(
+                    message="".join(turn.text),
+                    metadata_=ChatMessage.metadata_.op("||")(type_coerce(turn.meta, JSONB)),
+                )
             )
+            if turn.topics:
+                await touch_topics(session, turn.user.user_id, turn.request.course_id, turn.topics)
