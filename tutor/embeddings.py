@@ -32,11 +32,11 @@ def packaged_model_dir() -> Path:
 class LocalEmbedder:
     """sentence-transformers on the CPU, loaded on first use from the package folder (never downloaded)."""
 
-    name = LOCAL_MODEL
     dimension = LOCAL_DIMENSION
 
     def __init__(self, model_dir: Path | None = None) -> None:
         self.model_dir = model_dir or packaged_model_dir()
+        self.name = local_model_name(self.model_dir)
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -81,19 +81,34 @@ class OpenAIEmbedder:
         return self.embed_documents([text])[0]
 
 
-_cache: dict[tuple[str, str | None, str | None], Embedder] = {}
+def local_model_name(model_dir: Path) -> str:
+    return LOCAL_MODEL if model_dir == packaged_model_dir() else model_dir.name
+
+
+_cache: dict[tuple[str, str | None, str | None, str], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """One model per process: loading it costs seconds and hundreds of MB."""
-    key = (settings.embedding_provider, settings.embedding_model, settings.llm_base_url)
+    key = (settings.embedding_provider, settings.embedding_model, settings.llm_base_url, settings.embedding_backend)
     with _cache_lock:
         if key not in _cache:
             if settings.embedding_provider == "openai":
                 model = settings.embedding_model or "text-embedding-3-small"
                 _cache[key] = OpenAIEmbedder(model, settings.llm_base_url, settings.llm_api_key)
             else:
-                path = Path(settings.embedding_model) if settings.embedding_model else None
-                _cache[key] = LocalEmbedder(path)
+                path = Path(settings.embedding_model) if settings.embedding_model else packaged_model_dir()
+                if settings.embedding_backend == "torch":
+                    _cache[key] = LocalEmbedder(path)
+                else:
+                    from tutor.onnx_embedder import OnnxEmbedder
+
+                    # The model keeps its name whatever runs it: indexes stay usable across backends.
+                    _cache[key] = OnnxEmbedder(
+                        path,
+                        settings.resolved_model_cache_dir,
+                        name=local_model_name(path),
+                        variant="int8" if settings.embedding_backend == "onnx-int8" else "float32",
+                    )
         return _cache[key]

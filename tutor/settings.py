@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMProvider = Literal["extractive", "openai", "local"]
 EmbeddingProvider = Literal["local", "openai"]
+EmbeddingBackend = Literal["onnx-int8", "onnx", "torch"]
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_workers: int = 1
+    database_pool_size: int = Field(
+        default=20,
+        description="PostgreSQL connections kept open per API worker; a chat turn uses up to two at once",
+    )
     worker_concurrency: int = Field(default=1, description="Celery worker processes")
     celery_queue: str = "tutor"
     broker_visibility_timeout_s: int = Field(
@@ -51,6 +57,13 @@ class Settings(BaseSettings):
 
     embedding_provider: EmbeddingProvider = "local"
     embedding_model: str | None = Field(default=None, description="default all-MiniLM-L6-v2 (local)")
+    embedding_backend: EmbeddingBackend = Field(
+        default="onnx-int8",
+        description="how the local model runs: onnx-int8 (fastest), onnx (float, same vectors as torch), torch",
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="exported ONNX models; default $XDG_CACHE_HOME/ai-tutor or ~/.cache/ai-tutor"
+    )
 
     jwt_secret: str | None = Field(default=None, description="HS256 secret; default one generated in DATA_DIR")
     jwt_jwks_url: str | None = Field(default=None, description="JWKS of the identity provider (RS256)")
@@ -75,6 +88,13 @@ class Settings(BaseSettings):
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores (MinIO, R2, ...)")
     s3_prefix: str = "tutor/"
+
+    @cached_property
+    def resolved_model_cache_dir(self) -> Path:
+        if self.model_cache_dir:
+            return self.model_cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "ai-tutor"
 
     @cached_property
     def resolved_chroma_path(self) -> Path:
