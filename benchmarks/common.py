@@ -110,6 +110,7 @@ async def ingest(settings: Settings, pdf: bytes, name: str = "sciq.pdf") -> Inge
     from ingestion.pipeline import Ingestor
     from ingestion.storage import open_storage
     from ingestion.uploads import UploadedFile, accept_upload
+    from ingestion.warmup import warm_up
     from tutor.embeddings import get_embedder
     from tutor.identity import Principal, sign_in
     from tutor.vectorstore import open_vector_store
@@ -117,7 +118,7 @@ async def ingest(settings: Settings, pdf: bytes, name: str = "sciq.pdf") -> Inge
     engine = create_engine(settings.database_url or "")
     sessions = session_factory(engine)
     embedder = get_embedder(settings)
-    embedder.embed_documents(["warm up the model"])  # a one-off per worker process, not per job
+    warm_up(embedder)  # what a worker does once when it starts, not per job
     teacher = Principal("bench-teacher", "teacher")
     try:
         async with sessions() as session, session.begin():

@@ -30,6 +30,14 @@ def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
     return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap, paragraph_separator="\n\n")
 
 
+def warm_up() -> None:
+    """Load the splitter's tokenizers (about 2 s, once per process).
+
+    The text must be longer than a chunk: the sentence tokenizer is loaded only when a text needs splitting.
+    """
+    _splitter(CHUNK_TOKENS, CHUNK_OVERLAP).split_text("Warm up the sentence tokenizer. " * CHUNK_TOKENS)
+
+
 def chunk_topic(
     topic: TopicDraft, *, chunk_size: int = CHUNK_TOKENS, chunk_overlap: int = CHUNK_OVERLAP
 ) -> list[ChunkDraft]:

@@ -28,6 +28,12 @@ def _shared_resources() -> dict[str, Any]:
     return _process
 
 
+def warm_up() -> None:
+    from ingestion.warmup import warm_up as warm
+
+    warm(_shared_resources()["embedder"])
+
+
 def quiz_llm_wanted(settings: Settings, provider: str) -> bool:
     """The packaged 135M model cannot write valid quiz JSON reliably; a real server by default, any LLM if asked."""
     if settings.quiz_generator == "offline" or provider == "extractive":
