@@ -8,6 +8,7 @@ within the candidates) before the top k are cited.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from tutor.embeddings import Embedder
 from tutor.textutil import terms
@@ -18,17 +19,23 @@ CANDIDATES_PER_RESULT = 8
 LEXICAL_WEIGHT = 1.0
 
 
+@lru_cache(maxsize=2048)
+def chunk_terms(text: str) -> frozenset[str]:
+    """A chunk's terms, kept: the same chunks come back turn after turn, and stemming 40 of them took ~5 ms."""
+    return frozenset(terms(text))
+
+
 def rerank(query: str, hits: list[Hit], k: int) -> list[Hit]:
     wanted = terms(query)
     if not wanted or not hits:
         return hits[:k]
-    chunk_terms = [terms(h.text) for h in hits]
+    candidate_terms = [chunk_terms(h.text) for h in hits]
     # Rarity among the candidates: a term every candidate shares says little about which one answers.
-    idf = {t: math.log(1 + len(hits) / (1 + sum(t in c for c in chunk_terms))) for t in wanted}
+    idf = {t: math.log(1 + len(hits) / (1 + sum(t in c for c in candidate_terms))) for t in wanted}
     total = sum(idf.values()) or 1.0
     scored = [
         (h.score + LEXICAL_WEIGHT * sum(idf[t] for t in wanted & c) / total, i, h)
-        for i, (h, c) in enumerate(zip(hits, chunk_terms, strict=True))
+        for i, (h, c) in enumerate(zip(hits, candidate_terms, strict=True))
     ]
     scored.sort(key=lambda s: (-s[0], s[1]))
     return [h for _, _, h in scored[:k]]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from tutor.errors import TutorError
 from tutor.settings import Settings
+
+T = TypeVar("T")
 
 
 class IndexMissingError(TutorError):
@@ -86,20 +89,29 @@ class VectorStore:
     def __init__(self, client: Any) -> None:
         self.client = client
         self._lock = threading.Lock()
+        # Collection handles for the chat's hot path (a lookup is a round trip to a Chroma server). A handle goes
+        # stale when its collection is deleted, perhaps by another process: Chroma then says NotFound, and the
+        # handle is looked up again once.
+        self._handles: dict[int, Any] = {}
 
     def heartbeat(self) -> int:
         return int(self.client.heartbeat())
 
     def _get(self, course_id: int) -> Any | None:
         try:
-            return self.client.get_collection(collection_name(course_id))
-        except Exception as exc:  # chromadb raises NotFoundError (a ValueError in older releases)
-            if "does not exist" in str(exc) or type(exc).__name__ in ("NotFoundError", "InvalidCollectionException"):
+            collection = self.client.get_collection(collection_name(course_id))
+        except Exception as exc:
+            if _not_found(exc):
+                self._handles.pop(course_id, None)
                 return None
             raise
+        self._handles[course_id] = collection
+        return collection
 
-    def _checked(self, course_id: int, embedding_model: str) -> Any:
-        collection = self._get(course_id)
+    def _checked(self, course_id: int, embedding_model: str, *, fresh: bool = False) -> Any:
+        collection = None if fresh else self._handles.get(course_id)
+        if collection is None:
+            collection = self._get(course_id)
         if collection is None:
             raise IndexMissingError(course_id)
         built = (collection.metadata or {}).get("embedding_model")
@@ -107,9 +119,18 @@ class VectorStore:
             raise EmbeddingMismatchError(course_id, str(built), embedding_model)
         return collection
 
+    def _on_collection(self, course_id: int, embedding_model: str, use: Callable[[Any], T]) -> T:
+        """`use(collection)` with the cached handle, looked up afresh once if the collection was replaced."""
+        try:
+            return use(self._checked(course_id, embedding_model))
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+            return use(self._checked(course_id, embedding_model, fresh=True))
+
     def check(self, course_id: int, embedding_model: str) -> None:
         """Raise IndexMissingError or EmbeddingMismatchError before a turn is recorded, not halfway through it."""
-        if self._checked(course_id, embedding_model).count() == 0:
+        if self._on_collection(course_id, embedding_model, lambda c: int(c.count())) == 0:
             raise IndexMissingError(course_id)
 
     def upsert(
@@ -159,11 +180,13 @@ class VectorStore:
         embedding_model: str,
         where: dict[str, Any] | None = None,
     ) -> list[Hit]:
-        collection = self._checked(course_id, embedding_model)
-        if collection.count() == 0:
-            return []
-        result = collection.query(
-            query_embeddings=[embedding], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+        # An empty collection answers with no hits; a larger n_results than it holds is cut to its size.
+        result = self._on_collection(
+            course_id,
+            embedding_model,
+            lambda c: c.query(
+                query_embeddings=[embedding], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+            ),
         )
         return [
             Hit(chunk_id, text or "", ChunkMetadata.from_chroma(dict(meta or {})), 1.0 - float(distance))
@@ -187,6 +210,12 @@ class VectorStore:
     def delete_course(self, course_id: int) -> None:
         if self._get(course_id) is not None:
             self.client.delete_collection(collection_name(course_id))
+        self._handles.pop(course_id, None)
+
+
+def _not_found(exc: Exception) -> bool:
+    # chromadb raises NotFoundError (a ValueError or InvalidCollectionException in older releases)
+    return "does not exist" in str(exc) or type(exc).__name__ in ("NotFoundError", "InvalidCollectionException")
 
 
 def open_vector_store(settings: Settings) -> VectorStore:
