@@ -32,7 +32,7 @@ class AppState:
             raise RuntimeError("TUTOR_DATABASE_URL is not set (`tutor up` sets it for its embedded PostgreSQL)")
         if not settings.redis_url:
             raise RuntimeError("TUTOR_REDIS_URL is not set (`tutor up` sets it for its embedded Redis)")
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         return cls(
             settings=settings,
             engine=engine,

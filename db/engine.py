@@ -14,6 +14,8 @@ def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     # so server defaults and the application's UTC values agree whatever the server's TimeZone is.
     return create_async_engine(
         url,
+        # Connections beyond the pool are opened and closed per use: a backend fork each on the server. Size
+        # the pool for the expected concurrency rather than leaning on overflow.
         pool_size=pool_size,
         max_overflow=10,
         pool_pre_ping=True,
