@@ -4,8 +4,9 @@
 
 Time to first `token` event at 1, 10 and 50 concurrent streams (p50, p95; closed loop: each stream asks again
 as soon as its answer ends, after an untimed round that opens the connections), the same for bursts (all streams
-asking at one instant), and turns per second sustained on one API worker process (uvicorn, `tutor api`). The peer runs the same questions through a llama-index chat
-engine (context mode, MockLLM so neither side spends model time) over the same Chroma collection.
+asking at one instant), and turns per second sustained on one API worker process (uvicorn, `tutor api`).
+The peer runs the same questions through a llama-index chat engine (context mode, MockLLM so neither side
+spends model time) over the same Chroma collection.
 """
 
 from __future__ import annotations

