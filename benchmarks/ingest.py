@@ -5,6 +5,9 @@
 Our side runs the real pipeline (parse, structure, quizzes, chunk, embed, store) against PostgreSQL
 (TUTOR_DATABASE_URL, else embedded) and Chroma on disk; the peer is SimpleDirectoryReader + VectorStoreIndex
 with the same all-MiniLM-L6-v2 model. Each side runs in its own process so their memory is measured apart.
+Stages are wall-clock seconds of the job, except `store`: Chroma stores each batch while the next one embeds,
+so `store` is that thread's busy time (overlapped) and `store_wait` the part the job waited for after the
+last batch. `embed_share` is embed / end-to-end.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 All rows are written in one transaction that also completes the job, so a job either produces the whole
 course or nothing; chunks go to Chroma under stable ids, so a retried job overwrites instead of adding.
+Module and topic ids are drawn from their sequences before embedding, so each chunk's metadata is final when
+its vectors are: every embedded batch is stored while the next one is embedded (the store is then hidden
+behind the embedding, the one stage that takes time).
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from tutor.vectorstore import ChunkMetadata, ChunkRecord, VectorStore
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 256  # large calls let sentence-transformers sort by length and pad less
+# Each batch is stored while the next is embedded; smaller ones leave less storing after the last, larger
+# ones let the embedder sort by length and pad less (64: no measurable padding cost on real chunks).
+EMBED_BATCH = 64
 QUESTIONS_PER_QUIZ = 5
 
 
@@ -60,15 +65,24 @@ class PlannedChunk:
     topic_key: int
 
 
+@dataclass(frozen=True)
+class ReservedIds:
+    """Primary keys drawn from the sequences for this job's rows (a failed job only leaves gaps)."""
+
+    week_offset: int  # the course's last week when the ids were drawn; the new weeks follow it
+    modules: dict[int, int]  # draft week -> modules.id
+    topics: dict[int, int]  # topic key -> topics.id
+
+
 @dataclass
 class CoursePlan:
-    """Everything computed before the database is touched."""
+    """Everything computed before the course's rows are written; the chunks are already in Chroma."""
 
     docs: list[ParsedDocument]
     modules: list[ModuleDraft]
     quizzes: list[list[QuestionDraft]]
     chunks: list[PlannedChunk]
-    embeddings: list[list[float]]
+    ids: ReservedIds
     files_by_name: dict[str, SourceFile]
 
 
@@ -148,20 +162,78 @@ class Ingestor:
 
         with self.timings.stage("chunk"):
             chunks = await asyncio.to_thread(self._chunks, course_id, modules, files_by_name)
-        embeddings: list[list[float]] = []
-        total = len(chunks)
-        for start in range(0, total, EMBED_BATCH):
-            await jobs.report(
-                self.sessions,
-                job_id,
-                35 + int(55 * start / max(total, 1)),
-                f"Embedding chunks {start + 1}-{min(start + EMBED_BATCH, total)} of {total}.{note}",
-            )
-            batch = [c.chunk.text for c in chunks[start : start + EMBED_BATCH]]
-            with self.timings.stage("embed"):
-                embeddings += await asyncio.to_thread(self.embedder.embed_documents, batch)
+        ids = await self._reserve_ids(course_id, modules)
+        await self._embed_and_store(job_id, course_id, self._records(course_id, chunks, ids), note)
         await jobs.report(self.sessions, job_id, 92, f"Saving the course.{note}")
-        return CoursePlan(docs, modules, quizzes, chunks, embeddings, files_by_name)
+        return CoursePlan(docs, modules, quizzes, chunks, ids, files_by_name)
+
+    async def _reserve_ids(self, course_id: int, modules: list[ModuleDraft]) -> ReservedIds:
+        topic_keys = [m.week * 10_000 + t.order_index for m in modules for t in m.topics]
+        async with self.sessions() as session:
+            week_offset = await _last_week(session, course_id)
+            module_ids = await _next_ids(session, Module.__tablename__, len(modules))
+            topic_ids = await _next_ids(session, Topic.__tablename__, len(topic_keys))
+        return ReservedIds(
+            week_offset,
+            dict(zip((m.week for m in modules), module_ids, strict=True)),
+            dict(zip(topic_keys, topic_ids, strict=True)),
+        )
+
+    @staticmethod
+    def _records(course_id: int, chunks: list[PlannedChunk], ids: ReservedIds) -> list[ChunkRecord]:
+        return [
+            ChunkRecord(
+                chunk_id=chunk_id(course_id, p.file.checksum or p.file.file_id, p.topic_key, p.chunk.index),
+                text=p.chunk.text,
+                metadata=ChunkMetadata(
+                    course_id=course_id,
+                    module_id=ids.modules[p.module.week],
+                    topic_id=ids.topics[p.topic_key],
+                    week=ids.week_offset + p.module.week,
+                    topic_title=p.topic.title,
+                    file_id=p.file.file_id,
+                    filename=p.file.filename,
+                    page_start=p.chunk.page_start,
+                    page_end=p.chunk.page_end,
+                ),
+            )
+            for p in chunks
+        ]
+
+    async def _embed_and_store(self, job_id: str, course_id: int, records: list[ChunkRecord], note: str) -> None:
+        storing: asyncio.Task[None] | None = None
+        total = len(records)
+        try:
+            for start in range(0, total, EMBED_BATCH):
+                batch = records[start : start + EMBED_BATCH]
+                with self.timings.stage("embed"):
+                    embedding = asyncio.ensure_future(
+                        asyncio.to_thread(self.embedder.embed_documents, [r.text for r in batch])
+                    )
+                    # Reported while the batch embeds: the event loop is otherwise idle then.
+                    await jobs.report(
+                        self.sessions,
+                        job_id,
+                        35 + int(55 * start / max(total, 1)),
+                        f"Embedding chunks {start + 1}-{min(start + EMBED_BATCH, total)} of {total}.{note}",
+                    )
+                    vectors = await embedding
+                if storing is not None:
+                    await storing  # one batch in flight: Chroma sees the batches in order, memory stays flat
+                storing = asyncio.create_task(asyncio.to_thread(self._store, course_id, batch, vectors))
+            if storing is not None:
+                with self.timings.stage("store_wait"):
+                    await storing
+        finally:
+            if storing is not None and not storing.done():
+                await asyncio.gather(storing, return_exceptions=True)  # a failed job must not race its clean-up
+
+    def _store(self, course_id: int, records: list[ChunkRecord], vectors: list[list[float]]) -> None:
+        # Runs beside the embedding: "store" is its own busy time, "store_wait" what the job waited for it.
+        with self.timings.stage("store"):
+            self.store.upsert(
+                course_id, records, vectors, embedding_model=self.embedder.name, dimension=self.embedder.dimension
+            )
 
     async def _llm_quiz(self, module: ModuleDraft, offline: list[QuestionDraft]) -> list[QuestionDraft]:
         assert self.llm is not None
@@ -194,94 +266,68 @@ class Ingestor:
             job = await jobs.get_job(session, job_id, for_update=True)
             if job is None or job.status != "processing":
                 return  # another run finished it first: exactly once
-            week_offset = int(
-                await session.scalar(
-                    select(func.coalesce(func.max(Module.week), 0)).where(Module.course_id == course_id)
+            # The course row lock orders jobs adding to one course; weeks follow whatever landed first.
+            await session.execute(select(Course.id).where(Course.course_id == course_id).with_for_update())
+            week_offset = await _last_week(session, course_id)
+            if week_offset != plan.ids.week_offset:
+                log.info("job %s: another job added weeks to course %s meanwhile; renumbering", job_id, course_id)
+                ids = ReservedIds(week_offset, plan.ids.modules, plan.ids.topics)
+                await asyncio.to_thread(
+                    self.store.update_metadata, course_id, self._records(course_id, plan.chunks, ids)
                 )
-                or 0
-            )
-            module_ids: dict[int, int] = {}
-            topic_ids: dict[int, int] = {}
             question_count = 0
             for draft, questions in zip(plan.modules, plan.quizzes, strict=True):
                 week = week_offset + draft.week
-                module = Module(
-                    course_id=course_id,
-                    week=week,
-                    title=draft.title[:500],
-                    description=draft.description,
-                    learning_objectives=draft.learning_objectives,
-                    order_index=week,
+                module_id = plan.ids.modules[draft.week]
+                session.add(
+                    Module(
+                        id=module_id,
+                        course_id=course_id,
+                        week=week,
+                        title=draft.title[:500],
+                        description=draft.description,
+                        learning_objectives=draft.learning_objectives,
+                        order_index=week,
+                    )
                 )
-                session.add(module)
-                await session.flush()
-                module_ids[draft.week] = module.id
-                for t in draft.topics:
-                    topic = Topic(
-                        module_id=module.id,
+                session.add_all(
+                    Topic(
+                        id=plan.ids.topics[draft.week * 10_000 + t.order_index],
+                        module_id=module_id,
                         title=t.title[:500],
                         content=t.content,
                         order_index=t.order_index,
                         estimated_time=t.estimated_time,
                     )
-                    session.add(topic)
-                    await session.flush()
-                    topic_ids[draft.week * 10_000 + t.order_index] = topic.id
+                    for t in draft.topics
+                )
                 if questions:
-                    quiz = Quiz(
-                        quiz_id=f"quiz_{course_id}_w{week}_{uuid.uuid4().hex[:8]}",
-                        course_id=course_id,
-                        module_id=module.id,
-                        title=f"Week {week} quiz: {draft.title}"[:500],
-                        description=f"{len(questions)} questions on {draft.title}",
-                        quiz_type="module",
-                        passing_score=70,
-                    )
-                    session.add(quiz)
-                    await session.flush()
-                    for q in questions:
-                        session.add(
-                            QuizQuestion(
-                                quiz_id=quiz.quiz_id,
-                                question_number=q.question_number,
-                                question_text=q.question_text,
-                                options=q.options,
-                                correct_answer=q.correct_answer,
-                                explanation=q.explanation,
-                                difficulty=q.difficulty,
-                            )
+                    quiz_id = f"quiz_{course_id}_w{week}_{uuid.uuid4().hex[:8]}"
+                    session.add(
+                        Quiz(
+                            quiz_id=quiz_id,
+                            course_id=course_id,
+                            module_id=module_id,
+                            title=f"Week {week} quiz: {draft.title}"[:500],
+                            description=f"{len(questions)} questions on {draft.title}",
+                            quiz_type="module",
+                            passing_score=70,
                         )
+                    )
+                    session.add_all(
+                        QuizQuestion(
+                            quiz_id=quiz_id,
+                            question_number=q.question_number,
+                            question_text=q.question_text,
+                            options=q.options,
+                            correct_answer=q.correct_answer,
+                            explanation=q.explanation,
+                            difficulty=q.difficulty,
+                        )
+                        for q in questions
+                    )
                     question_count += len(questions)
             await session.flush()
-
-            records = [
-                ChunkRecord(
-                    chunk_id=chunk_id(course_id, p.file.checksum or p.file.file_id, p.topic_key, p.chunk.index),
-                    text=p.chunk.text,
-                    metadata=ChunkMetadata(
-                        course_id=course_id,
-                        module_id=module_ids[p.module.week],
-                        topic_id=topic_ids[p.topic_key],
-                        week=week_offset + p.module.week,
-                        topic_title=p.topic.title,
-                        file_id=p.file.file_id,
-                        filename=p.file.filename,
-                        page_start=p.chunk.page_start,
-                        page_end=p.chunk.page_end,
-                    ),
-                )
-                for p in plan.chunks
-            ]
-            with self.timings.stage("store"):
-                if records:
-                    await asyncio.to_thread(
-                        self.store.upsert,
-                        course_id,
-                        records,
-                        plan.embeddings,
-                        embedding_model=self.embedder.name,
-                        dimension=self.embedder.dimension,
-                    )
             await session.execute(
                 update(Course).where(Course.course_id == course_id).values(status="active", updated_at=func.now())
             )
@@ -291,7 +337,7 @@ class Ingestor:
                 "topics": sum(len(m.topics) for m in plan.modules),
                 "quizzes": sum(1 for q in plan.quizzes if q),
                 "questions": question_count,
-                "chunks": len(records),
+                "chunks": len(plan.chunks),
                 "pages": sum(d.page_count for d in plan.docs),
                 "scanned_pages": {d.filename: d.scanned_pages for d in plan.docs if d.scanned_pages},
                 "file_ids": [f.file_id for f in plan.files_by_name.values()],
@@ -318,3 +364,18 @@ class Ingestor:
                 await session.execute(delete(Course).where(Course.course_id == course_id))
             else:
                 await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
+
+
+async def _last_week(session: AsyncSession, course_id: int) -> int:
+    return int(
+        await session.scalar(select(func.coalesce(func.max(Module.week), 0)).where(Module.course_id == course_id)) or 0
+    )
+
+
+async def _next_ids(session: AsyncSession, table: str, count: int) -> list[int]:
+    """`count` values of the table's id sequence (nextval is outside transactions: no one else can draw them)."""
+    if not count:
+        return []
+    sequence = func.pg_get_serial_sequence(table, "id")
+    drawn = await session.scalars(select(func.nextval(sequence)).select_from(func.generate_series(1, count)))
+    return [int(i) for i in drawn]

@@ -171,6 +171,15 @@ class VectorStore:
                 metadatas=[r.metadata.to_chroma() for r in batch],
             )
 
+    def update_metadata(self, course_id: int, records: list[ChunkRecord]) -> None:
+        """New metadata for chunks already stored (their text and vectors stay)."""
+        collection = self._get(course_id)
+        if collection is None:
+            raise IndexMissingError(course_id)
+        for start in range(0, len(records), 1000):
+            batch = records[start : start + 1000]
+            collection.update(ids=[r.chunk_id for r in batch], metadatas=[r.metadata.to_chroma() for r in batch])
+
     def query(
         self,
         course_id: int,

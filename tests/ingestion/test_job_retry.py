@@ -78,6 +78,63 @@ async def test_rerunning_a_job_duplicates_no_rows_or_chunks(
     assert await _scalar(db, f"SELECT count(*) FROM modules WHERE course_id = {course_id}") == modules
     assert store.count(course_id) == chunks
     assert await _scalar(db, f"SELECT status FROM job_queue WHERE job_id = '{job_id}'") == "completed"
+    await _assert_chunks_point_at_rows(db, store, course_id)
+
+
+async def _assert_chunks_point_at_rows(db: AsyncEngine, store, course_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Every chunk cites a module, topic and week that exist: citations lead to the right place in the course."""
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT m.id, t.id, m.week FROM modules m JOIN topics t ON t.module_id = m.id "
+                    f"WHERE m.course_id = {course_id}"
+                )
+            )
+        ).all()
+    known = {(int(m), int(t), int(w)) for m, t, w in rows}
+    stored = store.client.get_collection(f"course_{course_id}").get(include=["metadatas"])["metadatas"]
+    cited = {(int(m["module_id"]), int(m["topic_id"]), int(m["week"])) for m in stored}
+    assert cited and cited <= known, cited - known
+
+
+async def test_two_jobs_adding_to_one_course_at_once_get_consecutive_weeks_and_matching_chunks(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, ingestor_parts
+) -> None:  # type: ignore[no-untyped-def]
+    embedder, store = ingestor_parts
+    first, course_id = await _new_job(sessions, settings, course_pdf(sciq_chapters(2, 2, 1)))
+    await Ingestor(settings, sessions, open_storage(settings), store, embedder).run(first)
+    # A long job and a short one: the short one lands while the long one embeds with its weeks already planned.
+    uploads = [
+        ("long.pdf", course_pdf(sciq_chapters(8, 3, 3, offset=40))),
+        ("short.pdf", course_pdf(sciq_chapters(2, 2, 1, offset=90))),
+    ]
+    jobs_: list[str] = []
+    for name, pdf in uploads:
+        async with sessions() as session, session.begin():
+            receipt = await accept_upload(
+                session,
+                open_storage(settings),
+                settings,
+                uploader=TEACHER,
+                files=[UploadedFile(name, pdf)],
+                title=None,
+                description=None,
+                course_id=course_id,
+            )
+        jobs_.append(receipt.job_id)
+    await asyncio.gather(
+        *(Ingestor(settings, sessions, open_storage(settings), store, embedder).run(job_id) for job_id in jobs_)
+    )
+
+    for job_id in jobs_:
+        assert await _scalar(db, f"SELECT status FROM job_queue WHERE job_id = '{job_id}'") == "completed"
+    async with db.connect() as conn:
+        weeks = (
+            await conn.scalars(text(f"SELECT week FROM modules WHERE course_id = {course_id} ORDER BY week"))
+        ).all()
+    assert list(weeks) == list(range(1, len(weeks) + 1))
+    await _assert_chunks_point_at_rows(db, store, course_id)
 
 
 def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
