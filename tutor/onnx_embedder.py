@@ -147,6 +147,7 @@ class OnnxEmbedder:
                 options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
                 # ORT counts physical cores; a 2-vCPU VM can look like one core with two threads.
                 options.intra_op_num_threads = len(os.sched_getaffinity(0))
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                 tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
                 # The file's own settings (128, fixed padding) are not what sentence-transformers runs with.

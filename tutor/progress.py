@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
-from db.models import UserProgress
 from tutor.identity import utcnow
 
+# One statement for any number of topics, parsed once (it runs after every answered turn). Rows go in sorted
+# order, so concurrent turns of one student lock them in the same order. Parameters: touch_params().
+TOUCH_TOPICS_SQL = """
+    INSERT INTO user_progress (user_id, course_id, module_id, topic_id, status, progress_percentage, last_accessed)
+    SELECT :user_id, :course_id, t.module_id, t.topic_id, 'in_progress', 0, :now
+    FROM unnest(CAST(:modules AS integer[]), CAST(:topics AS integer[])) AS t(module_id, topic_id)
+    ORDER BY t.module_id, t.topic_id
+    ON CONFLICT ON CONSTRAINT unique_user_progress DO UPDATE
+    SET last_accessed = EXCLUDED.last_accessed,
+        status = COALESCE(NULLIF(user_progress.status, 'not_started'), EXCLUDED.status)
+"""
 
-async def touch_topics(session: AsyncSession, user_id: str, course_id: int, topics: set[tuple[int, int]]) -> None:
-    """(module_id, topic_id) pairs become in_progress; a completed topic stays completed."""
-    if not topics:
-        return
-    now = utcnow()
-    stmt = insert(UserProgress).values(
-        [
-            {
-                "user_id": user_id,
-                "course_id": course_id,
-                "module_id": module_id,
-                "topic_id": topic_id,
-                "status": "in_progress",
-                "progress_percentage": 0,
-                "last_accessed": now,
-            }
-            for module_id, topic_id in sorted(topics)
-        ]
-    )
-    # One statement for all of them; sorted rows keep concurrent turns from locking in opposite orders.
-    await session.execute(
-        stmt.on_conflict_do_update(
-            constraint="unique_user_progress",
-            set_={
-                "last_accessed": now,
-                "status": func.coalesce(func.nullif(UserProgress.status, "not_started"), stmt.excluded.status),
-            },
-        )
-    )
+
+def touch_params(user_id: str, course_id: int, topics: set[tuple[int, int]]) -> dict[str, Any]:
+    pairs = sorted(topics)
+    return {
+        "user_id": user_id,
+        "course_id": course_id,
+        "now": utcnow(),
+        "modules": [m for m, _ in pairs],
+        "topics": [t for _, t in pairs],
+    }

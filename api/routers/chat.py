@@ -81,11 +81,15 @@ async def sse(engine: ChatEngine, turn: Turn) -> AsyncIterator[ServerSentEvent]:
     },
 )
 async def chat_stream(
-    body: ChatIn, request: Request, user: Principal = Depends(limit("chat")), state: AppState = Depends(get_state)
+    body: ChatIn,
+    request: Request,
+    user: Principal = Depends(limit("chat")),
+    state: AppState = Depends(get_state),
+    session: AsyncSession = Depends(get_session),
 ) -> EventSourceResponse:
     check_widget_scope(user, body.course_id, request)
     engine: ChatEngine = state.chat_engine()
-    turn = await engine.prepare(user, ChatRequest(**body.model_dump()))
+    turn = await engine.prepare(user, ChatRequest(**body.model_dump()), session)
     return EventSourceResponse(sse(engine, turn), ping=HEARTBEAT_S, headers={"X-Session-Id": turn.session_id})
 
 

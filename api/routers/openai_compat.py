@@ -15,8 +15,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_state
+from api.deps import get_session, get_state
 from api.params import INT4_MAX
 from api.ratelimit import limit
 from api.state import AppState
@@ -55,12 +56,17 @@ def _text(message: OAIMessage) -> str:
 
 @router.post("/v1/chat/completions", summary="OpenAI-compatible chat with a course tutor (model = course-<id>)")
 async def completions(
-    body: CompletionIn, user: Principal = Depends(limit("chat")), state: AppState = Depends(get_state)
+    body: CompletionIn,
+    user: Principal = Depends(limit("chat")),
+    state: AppState = Depends(get_state),
+    session: AsyncSession = Depends(get_session),
 ) -> Any:
     course_id = _course_id(body.model)
     question = next((_text(m) for m in reversed(body.messages) if m.role == "user"), "")
     engine: ChatEngine = state.chat_engine()
-    turn = await engine.prepare(user, ChatRequest(course_id=course_id, message=question, session_id=body.session_id))
+    turn = await engine.prepare(
+        user, ChatRequest(course_id=course_id, message=question, session_id=body.session_id), session
+    )
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:

@@ -10,16 +10,15 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import type_coerce, update
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ChatMessage
 from tutor.chat import events as ev
-from tutor.chat import history
+from tutor.chat import history, recording
 from tutor.chat.prompts import build_messages, resolve_follow_up
 from tutor.courses import visible_course
 from tutor.embeddings import Embedder
@@ -27,7 +26,6 @@ from tutor.errors import TutorError
 from tutor.identity import Principal
 from tutor.llm.base import LLM, GenerationRequest, LLMError, Passage
 from tutor.llm.extractive import NOT_FOUND
-from tutor.progress import touch_topics
 from tutor.quiz.attempts import open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
@@ -62,6 +60,14 @@ class Turn:
     meta: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
     topics: set[tuple[int, int]] = field(default_factory=set)  # (module, topic) answered from
+    retrieved: Retrieved | None = None  # done while preparing, unless the turn may be a quiz step
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    query: str  # the message, or the follow-up resolved against the session's earlier questions
+    hits: list[Hit]
+    ms: float
 
 
 class ChatEngine:
@@ -76,8 +82,11 @@ class ChatEngine:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
         self.retriever = Retriever(store, embedder)
 
-    async def prepare(self, user: Principal, request: ChatRequest) -> Turn:
-        """Every check that can refuse the turn runs here, before anything is recorded or streamed."""
+    async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
+        """Every check that can refuse the turn runs here, before anything is recorded or streamed.
+
+        `session`: the request's own (outside a transaction), so that a turn checks out one connection, not two.
+        """
         message = request.message.strip()
         if not message:
             raise TutorError("empty_message", "the message is empty", status=422)
@@ -85,7 +94,10 @@ class ChatEngine:
             raise TutorError(
                 "message_too_long", f"messages are limited to {self.settings.max_message_chars} characters", status=413
             )
-        async with self.sessions() as session, session.begin():
+        async with AsyncExitStack() as stack:
+            if session is None:
+                session = await stack.enter_async_context(self.sessions())
+            await stack.enter_async_context(session.begin())
             course = await visible_course(session, user, request.course_id)
             session_id = request.session_id
             if session_id:
@@ -94,36 +106,37 @@ class ChatEngine:
             else:
                 session_id, attempt = history.new_session_id(), None
             quiz_mode = bool(request.quiz_id or is_quiz_request(message) or (attempt and attempt.status == "running"))
-            if not quiz_mode:
-                await asyncio.to_thread(self.store.check, request.course_id, self.embedder.name)
-            earlier = await history.recent(session, session_id, 2 * self.settings.chat_history_turns)
-            asked = await history.add(
-                session,
-                user_id=user.user_id,
-                course_id=request.course_id,
-                session_id=session_id,
-                message_type="user",
-                text=message,
+            # A new session has no history to read.
+            earlier = (
+                await history.recent(session, session_id, 2 * self.settings.chat_history_turns)
+                if request.session_id
+                else []
             )
-            reply = await history.add(
-                session,
-                user_id=user.user_id,
-                course_id=request.course_id,
-                session_id=session_id,
-                message_type="assistant",
-                text="",
-                metadata={"incomplete": True, "status": "streaming", "reply_to": asked.id},
+            # Retrieval before recording: a missing index, or one built with another model, refuses the turn.
+            retrieved = None if quiz_mode else await self._retrieve(request.course_id, message, earlier)
+            asked_id, reply_id = await recording.add_turn(
+                session, user_id=user.user_id, course_id=request.course_id, session_id=session_id, message=message
             )
         return Turn(
             user,
             ChatRequest(**{**request.__dict__, "message": message}),
             course.title,
             session_id,
-            asked.id,
-            reply.id,
+            asked_id,
+            reply_id,
             earlier,
             quiz_possible=bool(request.quiz_id or attempt is not None or is_quiz_request(message)),
+            retrieved=retrieved,
         )
+
+    async def _retrieve(self, course_id: int, message: str, earlier: list[ChatMessage]) -> Retrieved:
+        # Follow-ups ("and what does it produce?") are searched with what they refer to.
+        query = resolve_follow_up(message, [m.message for m in earlier if m.message_type == "user"])
+        started = time.perf_counter()
+        hits = await asyncio.to_thread(self.retriever.retrieve, course_id, query, k=self.settings.retrieval_k)
+        if not hits:  # nothing at all: an empty index is a missing one
+            await asyncio.to_thread(self.store.check, course_id, self.embedder.name)
+        return Retrieved(query, hits, round(1000 * (time.perf_counter() - started), 1))
 
     async def run(self, turn: Turn) -> AsyncIterator[ev.Event]:
         started = time.perf_counter()
@@ -222,14 +235,11 @@ class ChatEngine:
             yield ev.Token(text)
 
     async def _answer(self, turn: Turn, timing: dict[str, float], *, guard: str | None) -> AsyncIterator[ev.Event]:
-        previous = [m.message for m in turn.earlier if m.message_type == "user"]
-        query = resolve_follow_up(turn.request.message, previous)
         t0 = time.perf_counter()
-        hits = await asyncio.to_thread(
-            self.retriever.retrieve, turn.request.course_id, query, k=self.settings.retrieval_k
-        )
-        timing["retrieval_ms"] = round(1000 * (time.perf_counter() - t0), 1)
-        turn.meta["query"] = query
+        retrieved = turn.retrieved or await self._retrieve(turn.request.course_id, turn.request.message, turn.earlier)
+        hits = retrieved.hits
+        timing["retrieval_ms"] = retrieved.ms
+        turn.meta["query"] = retrieved.query
         if not hits or hits[0].score < self.settings.refusal_threshold:
             async for event in self._not_covered(turn, hits):
                 yield event
@@ -321,14 +331,12 @@ class ChatEngine:
         turn.finished = True
         turn.meta.setdefault("provider", self.llm.name)
         turn.meta.setdefault("model", self.llm.model)
-        async with self.sessions() as session, session.begin():
-            # One statement: the placeholder's metadata merged with the turn's (jsonb ||), no read first.
-            await session.execute(
-                update(ChatMessage)
-                .where(ChatMessage.id == turn.message_id)
-                .values(
-                    message="".join(turn.text),
-                    metadata_=ChatMessage.metadata_.op("||")(type_coerce(turn.meta, JSONB)),
-                )
-            )
-            await touch_topics(session, turn.user.user_id, turn.request.course_id, turn.topics)
+        await recording.finish_turn(
+            self.sessions,
+            reply_id=turn.message_id,
+            text="".join(turn.text),
+            metadata=turn.meta,
+            user_id=turn.user.user_id,
+            course_id=turn.request.course_id,
+            topics=turn.topics,
+        )

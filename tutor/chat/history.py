@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,29 +40,6 @@ async def own_session(session: AsyncSession, session_id: str, user_id: str, cour
     found = await owner(session, session_id)
     if found is None or found.user_id != user_id or (course_id is not None and found.course_id != course_id):
         raise NotFoundError("session_not_found", f"no chat session {session_id}")
-
-
-async def add(
-    session: AsyncSession,
-    *,
-    user_id: str,
-    course_id: int | None,
-    session_id: str,
-    message_type: str,
-    text: str,
-    metadata: dict[str, Any] | None = None,
-) -> ChatMessage:
-    row = ChatMessage(
-        user_id=user_id,
-        course_id=course_id,
-        session_id=session_id,
-        message_type=message_type,
-        message=text,
-        metadata_=metadata or {},
-    )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def recent(session: AsyncSession, session_id: str, limit: int) -> list[ChatMessage]:

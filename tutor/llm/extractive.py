@@ -8,12 +8,40 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import lru_cache
 
 from tutor.llm.base import GenerationRequest, Passage
 from tutor.textutil import stem, words
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 NOT_FOUND = "I couldn't find this in the course material."
+
+
+@dataclass(frozen=True)
+class Sentence:
+    position: int
+    text: str
+    stems: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+
+
+@lru_cache(maxsize=2048)
+def sentences(passage: str) -> tuple[Sentence, ...]:
+    """A passage's sentences of 4+ words, analysed once: the same chunks are retrieved turn after turn."""
+    out = []
+    for position, sentence in enumerate(SENTENCE.split(passage.replace("\n", " "))):
+        tokens = words(sentence)
+        if len(tokens) >= 4:
+            out.append(
+                Sentence(
+                    position,
+                    sentence.strip(),
+                    frozenset(stem(w) for w in tokens),
+                    frozenset(itertools.pairwise(tokens)),
+                )
+            )
+    return tuple(out)
 
 
 def best_sentences(question: str, passages: list[Passage], limit: int = 3) -> list[tuple[str, int]]:
@@ -25,16 +53,12 @@ def best_sentences(question: str, passages: list[Passage], limit: int = 3) -> li
         return []
     scored: list[tuple[float, int, int, str, int]] = []
     for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(SENTENCE.split(passage.text.replace("\n", " "))):
-            tokens = words(sentence)
-            if len(tokens) < 4:
-                continue
-            stems = {stem(w) for w in tokens}
-            overlap = len(q_terms & stems) / len(q_terms)
-            bigrams = len(q_bigrams & set(itertools.pairwise(tokens)))
-            score = overlap + 0.3 * bigrams - 0.02 * rank - 0.01 * position
+        for sentence in sentences(passage.text):
+            overlap = len(q_terms & sentence.stems) / len(q_terms)
+            bigrams = len(q_bigrams & sentence.bigrams)
+            score = overlap + 0.3 * bigrams - 0.02 * rank - 0.01 * sentence.position
             if overlap > 0:
-                scored.append((score, rank, position, sentence.strip(), passage.number))
+                scored.append((score, rank, sentence.position, sentence.text, passage.number))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     if not scored or scored[0][0] < 0.25:
         return []

@@ -1,0 +1,80 @@
+"""What a chat turn writes: the question with a placeholder for the reply before it streams, the reply after.
+
+Plain SQL, parsed once: building ORM statements per turn cost the event loop more than PostgreSQL spent on
+running them, and each statement here is a single round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tutor.progress import TOUCH_TOPICS_SQL, touch_params
+
+# The reply's id is the larger one: transcripts are ordered by id.
+_ADD_TURN = text(
+    """
+    WITH asked AS (
+        INSERT INTO chat_history (user_id, course_id, session_id, message_type, message, metadata)
+        VALUES (:user_id, :course_id, :session_id, 'user', :message, '{}'::jsonb)
+        RETURNING id
+    )
+    INSERT INTO chat_history (user_id, course_id, session_id, message_type, message, metadata)
+    SELECT :user_id, :course_id, :session_id, 'assistant', '',
+           jsonb_build_object('incomplete', true, 'status', 'streaming', 'reply_to', asked.id)
+    FROM asked
+    RETURNING (SELECT id FROM asked), id
+    """
+)
+
+# The reply's text and metadata (merged into the placeholder's: jsonb ||) and the progress of the topics it
+# was answered from, in one statement: atomic by itself, so it runs without BEGIN and COMMIT round trips.
+_FINISH_TURN = text(
+    f"""
+    WITH reply AS (
+        UPDATE chat_history SET message = :message, metadata = metadata || CAST(:metadata AS jsonb)
+        WHERE id = :reply_id
+        RETURNING id
+    )
+    {TOUCH_TOPICS_SQL}
+    """
+)
+
+
+async def add_turn(
+    session: AsyncSession, *, user_id: str, course_id: int, session_id: str, message: str
+) -> tuple[int, int]:
+    """The student's message and a placeholder for the reply (incomplete, streaming): their ids."""
+    row = (
+        await session.execute(
+            _ADD_TURN, {"user_id": user_id, "course_id": course_id, "session_id": session_id, "message": message}
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def finish_turn(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    reply_id: int,
+    text: str,
+    metadata: dict[str, Any],
+    user_id: str,
+    course_id: int,
+    topics: set[tuple[int, int]],
+) -> None:
+    """The reply as it ended (complete, failed or cut off), and its topics marked in progress."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await session.execute(
+            _FINISH_TURN,
+            {
+                "reply_id": reply_id,
+                "message": text,
+                "metadata": json.dumps(metadata),
+                **touch_params(user_id, course_id, topics),
+            },
+        )
