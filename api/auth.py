@@ -7,7 +7,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, get_state
-from tutor.identity import AuthError, Principal, sign_in
+from tutor.identity import USER_ROW_WRITTEN, AuthError, Principal, sign_in
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from the school's identity provider")
 
@@ -21,8 +21,11 @@ async def current_user(
         raise AuthError("missing_token", "send `Authorization: Bearer <token>`")
     principal = get_state(request).verifier.verify(credentials.credentials)
     signed_in = await sign_in(session, principal)
-    # Sign-in is its own unit of work: the user row must exist for work done in other sessions (a chat turn).
-    await session.commit()
+    # A new or refreshed user row is committed at once: work in other sessions refers to it. A sign-in that
+    # only read goes on as the route's transaction (a COMMIT and a BEGIN fewer on every chat turn); the
+    # request's session ends it when the handler returns.
+    if session.info.pop(USER_ROW_WRITTEN, False):
+        await session.commit()
     return signed_in
 
 

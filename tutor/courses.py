@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
@@ -23,9 +23,12 @@ def can_view(user: Principal, course: Course) -> bool:
     return can_manage(user, course) or course.status == "active"
 
 
+_COURSE = select(Course).where(Course.course_id == bindparam("course_id"))  # built once: every chat turn runs it
+
+
 async def visible_course(session: AsyncSession, user: Principal, course_id: int, *, manage: bool = False) -> Course:
     """The course if this user may see (or manage) it; otherwise 404, so ids cannot be probed."""
-    course = (await session.execute(select(Course).where(Course.course_id == course_id))).scalar_one_or_none()
+    course = (await session.execute(_COURSE, {"course_id": course_id})).scalar_one_or_none()
     if course is None or not (can_manage(user, course) if manage else can_view(user, course)):
         raise NotFoundError("course_not_found", f"no course {course_id}")
     return course

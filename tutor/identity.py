@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+VERIFIED_TOKENS = 10_000
+VERIFIED_FOR_S = 60  # a signing key withdrawn from the JWKS stops working within this long
+
+
 class TokenVerifier:
     """Verifies HS256 tokens with the shared secret, or RS256 tokens against the provider's JWKS."""
 
@@ -56,8 +60,22 @@ class TokenVerifier:
         self.settings = settings
         self._secret = local_jwt_secret(settings) if not settings.jwt_jwks_url else None
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        self._verified: dict[str, tuple[float, Principal]] = {}  # token -> (valid until, principal)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified in the last minute is not verified again (it is checked per
+        request, and the signature check is a measurable share of a busy API's time). Expiry is still checked."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and now < known[0]:
+            return known[1]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()  # cheap bound; a full cache only costs verifications until it refills
+        self._verified[token] = (min(expires + self.settings.jwt_leeway_s, now + VERIFIED_FOR_S), principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         s = self.settings
         options: Any = {"require": ["sub", "exp"], "verify_aud": s.jwt_audience is not None}
         try:
@@ -92,7 +110,7 @@ class TokenVerifier:
         if not sub or len(sub) > 100:
             raise AuthError("invalid_token", "the token's subject must be 1-100 characters")
         scope = claims.get("course")
-        return Principal(
+        principal = Principal(
             user_id=sub,
             role=role,
             email=claims.get("email"),
@@ -100,6 +118,7 @@ class TokenVerifier:
             course_scope=int(scope) if isinstance(scope, int) else None,
             origin_scope=claims.get("origin"),
         )
+        return principal, float(claims["exp"])
 
 
 def mint_token(
@@ -120,6 +139,13 @@ def mint_token(
 LOGIN_REFRESH = timedelta(minutes=5)
 
 
+# Set in session.info when sign-in wrote the user's row: the caller commits it before other sessions refer to it.
+USER_ROW_WRITTEN = "tutor.user_row_written"
+
+# Built once: it runs on every request, and building the statement cost as much as running it.
+_KNOWN_USER = select(User.role, User.is_active, User.last_login).where(User.user_id == bindparam("user_id"))
+
+
 async def sign_in(session: AsyncSession, principal: Principal) -> Principal:
     """Create or refresh the user's row on sight; refuse deactivated users.
 
@@ -127,11 +153,7 @@ async def sign_in(session: AsyncSession, principal: Principal) -> Principal:
     stale or forged role claim; only a claim at or below the stored role is accepted).
     """
     now = utcnow()
-    known = (
-        await session.execute(
-            select(User.role, User.is_active, User.last_login).where(User.user_id == principal.user_id)
-        )
-    ).one_or_none()
+    known = (await session.execute(_KNOWN_USER, {"user_id": principal.user_id})).one_or_none()
     if known is not None and known.last_login is not None and now - known.last_login < LOGIN_REFRESH:
         stored_role, is_active = known.role, known.is_active
     else:
@@ -163,6 +185,7 @@ async def _record_sign_in(session: AsyncSession, principal: Principal, now: date
         await session.rollback()
         stmt = stmt.values(email=None)
         row = (await session.execute(stmt)).one()
+    session.info[USER_ROW_WRITTEN] = True
     return row[0], row[1]
 
 

@@ -37,6 +37,8 @@ async def test_too_many_requests_get_429_with_retry_after_across_app_instances(
             await clients[0].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})
         ).status_code == 415
         again = await clients[1].post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "x"})
-        assert again.status_code == 429 and int(again.headers["Retry-After"]) > 60
+        # The hourly window (not the chat's minute): its end is up to an hour away, whatever the clock says.
+        assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 3600
+        assert "upload" in again.json()["error"]["message"]
         for c in clients:
             await c.aclose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +85,7 @@ class ChatEngine:
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed.
 
-        `session`: the request's own (outside a transaction), so that a turn checks out one connection, not two.
+        `session`: the request's own, so that a turn checks out one connection, not two.
         """
         message = request.message.strip()
         if not message:
@@ -97,7 +97,8 @@ class ChatEngine:
         async with AsyncExitStack() as stack:
             if session is None:
                 session = await stack.enter_async_context(self.sessions())
-            await stack.enter_async_context(session.begin())
+            # The request's session may be in its sign-in's read transaction already: the turn goes on in it.
+            stack.push_async_exit(_commit_or_roll_back(session))
             course = await visible_course(session, user, request.course_id)
             session_id = request.session_id
             if session_id:
@@ -340,3 +341,10 @@ class ChatEngine:
             course_id=turn.request.course_id,
             topics=turn.topics,
         )
+
+
+def _commit_or_roll_back(session: AsyncSession) -> Callable[..., Awaitable[None]]:
+    async def end(exc_type: type[BaseException] | None, *_: object) -> None:
+        await (session.rollback() if exc_type else session.commit())
+
+    return end
