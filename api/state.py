@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +58,16 @@ class AppState:
             from tutor.embeddings import get_embedder
             from tutor.llm.factory import get_llm
 
+            embedder = get_embedder(self.settings)
+            embedder.embed_query("warm up")  # loads the model: this process keeps it for good
             self._chat_engine = ChatEngine(
-                self.settings, self.sessions, self.vector_store(), get_embedder(self.settings), get_llm(self.settings)
+                self.settings, self.sessions, self.vector_store(), embedder, get_llm(self.settings)
             )
+            # What is loaded by now (models, Chroma, the app) lives as long as the process. Frozen, it is out of
+            # the cycle collector's sight: a full collection then scans what requests allocate instead of pausing
+            # every open stream for the whole heap (30-110 ms each, measured on this process at start-up).
+            gc.collect()
+            gc.freeze()
         return self._chat_engine
 
     async def close(self) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,23 +97,26 @@ class ChatEngine:
         async with AsyncExitStack() as stack:
             if session is None:
                 session = await stack.enter_async_context(self.sessions())
-            # The request's session may be in its sign-in's read transaction already: the turn goes on in it.
-            stack.push_async_exit(_commit_or_roll_back(session))
-            course = await visible_course(session, user, request.course_id)
-            session_id = request.session_id
-            if session_id:
-                await history.own_session(session, session_id, user.user_id, request.course_id)
-                attempt = await open_attempt(session, session_id)
-            else:
-                session_id, attempt = history.new_session_id(), None
-            quiz_mode = bool(request.quiz_id or is_quiz_request(message) or (attempt and attempt.status == "running"))
-            # A new session has no history to read.
-            earlier = (
-                await history.recent(session, session_id, 2 * self.settings.chat_history_turns)
-                if request.session_id
-                else []
-            )
-            # Retrieval before recording: a missing index, or one built with another model, refuses the turn.
+            # The request's session may be in its sign-in's read transaction already: the reads go on in it.
+            async with _transaction(session):
+                course = await visible_course(session, user, request.course_id)
+                session_id = request.session_id
+                if session_id:
+                    await history.own_session(session, session_id, user.user_id, request.course_id)
+                    attempt = await open_attempt(session, session_id)
+                else:
+                    session_id, attempt = history.new_session_id(), None
+                quiz_mode = bool(
+                    request.quiz_id or is_quiz_request(message) or (attempt and attempt.status == "running")
+                )
+                # A new session has no history to read.
+                earlier = (
+                    await history.recent(session, session_id, 2 * self.settings.chat_history_turns)
+                    if request.session_id
+                    else []
+                )
+            # Retrieval before recording (a missing index, or one built with another model, refuses the turn),
+            # with no database connection held meanwhile.
             retrieved = None if quiz_mode else await self._retrieve(request.course_id, message, earlier)
             asked_id, reply_id = await recording.add_turn(
                 session, user_id=user.user_id, course_id=request.course_id, session_id=session_id, message=message
@@ -343,8 +346,12 @@ class ChatEngine:
         )
 
 
-def _commit_or_roll_back(session: AsyncSession) -> Callable[..., Awaitable[None]]:
-    async def end(exc_type: type[BaseException] | None, *_: object) -> None:
-        await (session.rollback() if exc_type else session.commit())
-
-    return end
+@asynccontextmanager
+async def _transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit on success, roll back on error; unlike session.begin(), it may go on in a begun transaction."""
+    try:
+        yield
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()

@@ -7,12 +7,27 @@ running them, and each statement here is a single round trip.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tutor.progress import TOUCH_TOPICS_SQL, touch_params
+
+
+@asynccontextmanager
+async def _autocommit(session: AsyncSession) -> AsyncIterator[None]:
+    """One statement, atomic by itself, with no BEGIN and COMMIT round trips; the connection is released after."""
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()  # ends the session's nominal transaction; nothing is sent
+
 
 # The reply's id is the larger one: transcripts are ordered by id.
 _ADD_TURN = text(
@@ -48,11 +63,12 @@ async def add_turn(
     session: AsyncSession, *, user_id: str, course_id: int, session_id: str, message: str
 ) -> tuple[int, int]:
     """The student's message and a placeholder for the reply (incomplete, streaming): their ids."""
-    row = (
-        await session.execute(
-            _ADD_TURN, {"user_id": user_id, "course_id": course_id, "session_id": session_id, "message": message}
-        )
-    ).one()
+    async with _autocommit(session):
+        row = (
+            await session.execute(
+                _ADD_TURN, {"user_id": user_id, "course_id": course_id, "session_id": session_id, "message": message}
+            )
+        ).one()
     return int(row[0]), int(row[1])
 
 
@@ -67,8 +83,7 @@ async def finish_turn(
     topics: set[tuple[int, int]],
 ) -> None:
     """The reply as it ended (complete, failed or cut off), and its topics marked in progress."""
-    async with sessions() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    async with sessions() as session, _autocommit(session):
         await session.execute(
             _FINISH_TURN,
             {
