@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, get_state
+from api.deps import get_session, state_of
 from tutor.identity import USER_ROW_WRITTEN, AuthError, Principal, sign_in
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from the school's identity provider")
@@ -19,7 +19,7 @@ async def current_user(
 ) -> Principal:
     if credentials is None:
         raise AuthError("missing_token", "send `Authorization: Bearer <token>`")
-    principal = get_state(request).verifier.verify(credentials.credentials)
+    principal = state_of(request).verifier.verify(credentials.credentials)
     signed_in = await sign_in(session, principal)
     # A new or refreshed user row is committed at once: work in other sessions refers to it. A sign-in that
     # only read goes on as the route's transaction (a COMMIT and a BEGIN fewer on every chat turn); the

@@ -10,14 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.tutor
     return state
 
 
+async def get_state(request: Request) -> AppState:
+    """The dependency: `async`, since FastAPI runs a plain `def` dependency in its thread pool (a thread hop
+    per request, queued behind the pool's 40 tokens under load)."""
+    return state_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Routers call domain functions with this session; it commits once, when the request succeeds."""
-    async with get_state(request).sessions() as session:
+    async with state_of(request).sessions() as session:
         try:
             yield session
             await session.commit()

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, Request
 
 from api.auth import current_user
-from api.deps import get_state
+from api.deps import state_of
 from tutor.errors import TutorError
 from tutor.identity import Principal
 
@@ -23,7 +23,7 @@ class RateLimited(TutorError):
 
 async def hit(request: Request, key: str, limit: int, window_s: int, what: str) -> None:
     """A fixed window per user: one INCR and, for the window's first hit, one EXPIRE."""
-    redis = get_state(request).redis
+    redis = state_of(request).redis
     window = int(time.time()) // window_s
     name = f"ratelimit:{key}:{window}"
     async with redis.pipeline(transaction=True) as pipe:
@@ -38,7 +38,7 @@ def limit(kind: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates and then counts the request against the user's `kind` budget."""
 
     async def dependency(request: Request, user: Principal = Depends(current_user)) -> Principal:
-        settings = get_state(request).settings
+        settings = state_of(request).settings
         if kind == "chat":
             await hit(request, f"chat:{user.user_id}", settings.rate_limit_chat_per_minute, 60, "chat messages")
         elif kind == "upload":
