@@ -30,8 +30,9 @@ from ingestion.quizgen import QuestionDraft, generate_module_quiz
 from ingestion.quizgen_llm import generate_with_llm
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, TopicDraft, build_structure, key_terms
+from ingestion.weeks_llm import write_week
 from tutor.embeddings import Embedder
-from tutor.llm.base import LLM, LLMError
+from tutor.llm.base import LLM
 from tutor.settings import Settings
 from tutor.vectorstore import ChunkMetadata, ChunkRecord, VectorStore
 
@@ -93,9 +94,11 @@ class Ingestor:
     storage: FileStorage
     store: VectorStore
     embedder: Embedder
-    llm: LLM | None = None  # a generative model writes the quizzes; without one (or when it fails) they are offline
+    # A generative model names the weeks and writes the quizzes; without one (or when it fails) they are offline.
+    llm: LLM | None = None
     timings: Timings = field(default_factory=Timings)
     quiz_sources: dict[str, int] = field(default_factory=dict)
+    week_sources: dict[str, int] = field(default_factory=dict)  # who wrote each week's title and objectives
 
     async def run(self, job_id: str, task_id: str | None = None) -> None:
         job = await jobs.start(self.sessions, job_id, task_id)
@@ -154,6 +157,10 @@ class Ingestor:
         if not modules:
             raise IngestionError("no_content", "no usable text was found in the uploaded PDFs")
 
+        if self.llm is not None:
+            await jobs.report(self.sessions, job_id, 27, f"Naming and summarising {len(modules)} week(s).{note}")
+            with self.timings.stage("weeks"):
+                modules = [await self._llm_week(m) for m in modules]
         await jobs.report(self.sessions, job_id, 30, f"Writing quizzes for {len(modules)} week(s).{note}")
         with self.timings.stage("quizzes"):
             quizzes = await asyncio.to_thread(self._quizzes, modules)
@@ -235,11 +242,22 @@ class Ingestor:
                 course_id, records, vectors, embedding_model=self.embedder.name, dimension=self.embedder.dimension
             )
 
+    async def _llm_week(self, module: ModuleDraft) -> ModuleDraft:
+        assert self.llm is not None
+        try:
+            written = await write_week(self.llm, module)
+        except Exception:  # whatever the model does, the week keeps its offline title: the upload must not fail
+            log.warning("the LLM failed on week %s's title; keeping the offline one", module.week, exc_info=True)
+            written = None
+        source = "llm" if written else "offline"
+        self.week_sources[source] = self.week_sources.get(source, 0) + 1
+        return written or module
+
     async def _llm_quiz(self, module: ModuleDraft, offline: list[QuestionDraft]) -> list[QuestionDraft]:
         assert self.llm is not None
         try:
             written = await generate_with_llm(self.llm, module, num_questions=QUESTIONS_PER_QUIZ)
-        except LLMError:
+        except Exception:  # a model's failure or odd output falls back to the offline quiz, never fails the job
             log.warning("the LLM failed on week %s's quiz; using the offline generator", module.week, exc_info=True)
             written = None
         source = "llm" if written else "offline"
@@ -342,6 +360,7 @@ class Ingestor:
                 "scanned_pages": {d.filename: d.scanned_pages for d in plan.docs if d.scanned_pages},
                 "file_ids": [f.file_id for f in plan.files_by_name.values()],
                 "quiz_sources": self.quiz_sources or {"offline": len(plan.modules)},
+                "week_sources": self.week_sources or {"offline": len(plan.modules)},
                 "seconds": {
                     **{k: round(v, 3) for k, v in self.timings.seconds.items()},
                     "write": round(time.perf_counter() - started, 3),

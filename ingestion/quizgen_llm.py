@@ -64,7 +64,7 @@ def parse(reply: str, module: ModuleDraft, context: str, pages: dict[int, str]) 
         if not isinstance(item, dict):
             problems.append(f"question {i} is not an object")
             continue
-        options = {str(k).strip().upper(): str(v).strip() for k, v in dict(item.get("options") or {}).items()}
+        options = _options(item.get("options"))
         answer = str(item.get("answer", "")).strip().upper()[:1]
         question = str(item.get("question", "")).strip()
         found = question_problems(question, options, answer)
@@ -96,6 +96,15 @@ def parse(reply: str, module: ModuleDraft, context: str, pages: dict[int, str]) 
             )
         )
     return Attempt(kept, problems)
+
+
+def _options(raw: object) -> dict[str, str]:
+    """Options as letters to texts; small models also send a plain list (read as A, B, C, D) or other shapes."""
+    if isinstance(raw, dict):
+        return {str(k).strip().upper(): str(v).strip() for k, v in raw.items()}
+    if isinstance(raw, list):
+        return {letter: str(v).strip() for letter, v in zip("ABCDEFGH", raw, strict=False)}
+    return {}
 
 
 async def generate_with_llm(

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     quiz_generator: Literal["auto", "llm", "offline"] = Field(
         default="auto",
-        description="who writes quizzes: auto = the LLM when it is an OpenAI-compatible server, else offline",
+        description="who writes quizzes and names weeks: auto = the LLM when it is an OpenAI-compatible server, else offline",
     )
 
     embedding_provider: EmbeddingProvider = "local"

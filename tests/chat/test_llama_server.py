@@ -37,7 +37,7 @@ def tutor_on_llama(settings: Settings, llama_url: str) -> Iterator[str]:
         yield api
 
 
-async def test_quizzes_are_asked_of_the_llm_and_fall_back_to_offline_ones_when_it_fails(
+async def test_weeks_and_quizzes_are_asked_of_the_llm_and_fall_back_to_offline_ones_when_it_fails(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], llama_url: str, engine: AsyncEngine
 ) -> None:
     from ingestion.pipeline import Ingestor
@@ -69,7 +69,15 @@ async def test_quizzes_are_asked_of_the_llm_and_fall_back_to_offline_ones_when_i
                                         f"ON z.quiz_id = q.quiz_id WHERE z.course_id = {receipt.course_id}"))).all()  # fmt: skip
     assert status == "completed", result
     assert sum(result["quiz_sources"].values()) == result["modules"]  # each week: written by the model, or offline
+    assert sum(result["week_sources"].values()) == result["modules"]
     assert rows and all(question_problems(t, o, a) == [] for t, o, a in rows)
+    async with engine.connect() as conn:
+        weeks = (
+            await conn.execute(
+                text(f"SELECT title, learning_objectives FROM modules WHERE course_id = {receipt.course_id}")
+            )
+        ).all()
+    assert len(weeks) == result["modules"] and all(title and len(objectives) >= 1 for title, objectives in weeks)
 
 
 async def test_chat_streams_an_answer_from_the_local_model_through_the_openai_provider(

@@ -44,3 +44,34 @@ def test_invalid_or_ungrounded_questions_are_named_and_dropped() -> None:
     assert result.questions == []
     assert len(result.problems) == 3 and "not stated in the text" in result.problems[2]
     assert parse("I cannot help with that.", module, context, pages).problems == ["the reply contained no JSON object"]
+
+
+def test_a_week_named_by_the_model_is_kept_only_when_drawn_from_its_text() -> None:
+    from ingestion.weeks_llm import parse_week
+
+    context, _ = module_context(_module())
+    good = {
+        "title": "Osmosis and the nucleus",
+        "summary": "Water diffuses across a semipermeable membrane by osmosis. The nucleus holds the cell's DNA.",
+        "learning_objectives": ["Explain osmosis across a semipermeable membrane", "Say where the cell's DNA is held"],
+    }
+    writing, problems = parse_week("Sure!\n" + json.dumps(good), context)
+    assert problems == [] and writing is not None
+    assert writing.title == "Osmosis and the nucleus" and len(writing.learning_objectives) == 2
+
+    invented = {**good, "title": "Quantum chromodynamics of gluons", "learning_objectives": ["Explain osmosis"]}
+    writing, problems = parse_week(json.dumps(invented), context)
+    assert writing is None
+    assert "the title must use the text's own terms" in problems
+    assert "give 2 to 5 learning objectives about the text" in problems
+    assert parse_week("no json here", context) == (None, ["the reply contained no JSON object"])
+
+
+def test_options_sent_as_a_list_are_read_as_letters_and_other_shapes_are_named() -> None:
+    module = _module()
+    context, pages = module_context(module)
+    as_list = {**GOOD, "options": ["the membrane", "the nucleus", "the ribosome", "the wall"]}
+    as_text = {**GOOD, "options": "A) the membrane B) the nucleus"}
+    result = parse(_reply(as_list, as_text), module, context, pages)
+    assert [q.options["B"] for q in result.questions] == ["the nucleus"]
+    assert len(result.problems) == 1 and result.problems[0].startswith("question 2")
