@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,7 @@ class AppState:
     verifier: TokenVerifier
     _vector_store: Any = field(default=None, repr=False)
     _chat_engine: Any = field(default=None, repr=False)
+    _chat_engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -51,9 +54,16 @@ class AppState:
             self._vector_store = open_vector_store(self.settings)
         return self._vector_store
 
-    def chat_engine(self) -> Any:
-        """Built on first chat: it loads the embedding model (and a local LLM) into this process."""
+    async def chat_engine(self) -> Any:
+        """Built on first chat, in a thread: loading the models takes seconds, and the event loop serves others."""
         if self._chat_engine is None:
+            await asyncio.to_thread(self._build_chat_engine)
+        return self._chat_engine
+
+    def _build_chat_engine(self) -> None:
+        with self._chat_engine_lock:  # two first chats at once build it once
+            if self._chat_engine is not None:
+                return
             from tutor.chat.engine import ChatEngine
             from tutor.embeddings import get_embedder
             from tutor.llm.factory import get_llm
@@ -68,7 +78,6 @@ class AppState:
             # every open stream for the whole heap (30-110 ms each, measured on this process at start-up).
             gc.collect()
             gc.freeze()
-        return self._chat_engine
 
     async def close(self) -> None:
         await self.redis.aclose()

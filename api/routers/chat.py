@@ -88,7 +88,7 @@ async def chat_stream(
     session: AsyncSession = Depends(get_session),
 ) -> EventSourceResponse:
     check_widget_scope(user, body.course_id, request)
-    engine: ChatEngine = state.chat_engine()
+    engine: ChatEngine = await state.chat_engine()
     turn = await engine.prepare(user, ChatRequest(**body.model_dump()), session)
     return EventSourceResponse(sse(engine, turn), ping=HEARTBEAT_S, headers={"X-Session-Id": turn.session_id})
 

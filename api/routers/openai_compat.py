@@ -63,7 +63,7 @@ async def completions(
 ) -> Any:
     course_id = _course_id(body.model)
     question = next((_text(m) for m in reversed(body.messages) if m.role == "user"), "")
-    engine: ChatEngine = state.chat_engine()
+    engine: ChatEngine = await state.chat_engine()
     turn = await engine.prepare(
         user, ChatRequest(course_id=course_id, message=question, session_id=body.session_id), session
     )
