@@ -8,6 +8,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
+from db.engine import transaction
 
 
 def state_of(request: Request) -> AppState:
@@ -23,10 +24,5 @@ async def get_state(request: Request) -> AppState:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Routers call domain functions with this session; it commits once, when the request succeeds."""
-    async with state_of(request).sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with state_of(request).sessions() as session, transaction(session):
+        yield session

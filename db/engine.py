@@ -56,15 +56,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A unit of work: commit on success, roll back on any error."""
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A unit of work: commit on success, roll back on any error. Unlike `session.begin()`, it also goes on in a
+    transaction the session has begun already (a request's sign-in read, say)."""
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
 
 
 def with_database(url: str, database: str) -> str:

@@ -27,7 +27,15 @@ from tutor.settings import Settings
 TEACHER = Principal("teacher-retry", "teacher")
 
 
-async def _new_job(sessions: async_sessionmaker[AsyncSession], settings: Settings, pdf: bytes) -> tuple[str, int]:
+async def _new_job(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    pdf: bytes,
+    *,
+    name: str = "retry.pdf",
+    course_id: int | None = None,
+) -> tuple[str, int]:
+    """An upload's pending job, for a new course or (with `course_id`) adding to one: (job id, course id)."""
     async with sessions() as session, session.begin():
         await sign_in(session, TEACHER)
         receipt = await accept_upload(
@@ -35,10 +43,10 @@ async def _new_job(sessions: async_sessionmaker[AsyncSession], settings: Setting
             open_storage(settings),
             settings,
             uploader=TEACHER,
-            files=[UploadedFile("retry.pdf", pdf)],
-            title="Retry",
+            files=[UploadedFile(name, pdf)],
+            title=None if course_id else "Retry",
             description=None,
-            course_id=None,
+            course_id=course_id,
         )
     return receipt.job_id, receipt.course_id
 
@@ -109,20 +117,7 @@ async def test_two_jobs_adding_to_one_course_at_once_get_consecutive_weeks_and_m
         ("long.pdf", course_pdf(sciq_chapters(8, 3, 3, offset=40))),
         ("short.pdf", course_pdf(sciq_chapters(2, 2, 1, offset=90))),
     ]
-    jobs_: list[str] = []
-    for name, pdf in uploads:
-        async with sessions() as session, session.begin():
-            receipt = await accept_upload(
-                session,
-                open_storage(settings),
-                settings,
-                uploader=TEACHER,
-                files=[UploadedFile(name, pdf)],
-                title=None,
-                description=None,
-                course_id=course_id,
-            )
-        jobs_.append(receipt.job_id)
+    jobs_ = [(await _new_job(sessions, settings, pdf, name=name, course_id=course_id))[0] for name, pdf in uploads]
     await asyncio.gather(
         *(Ingestor(settings, sessions, open_storage(settings), store, embedder).run(job_id) for job_id in jobs_)
     )

@@ -10,12 +10,13 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import transaction
 from db.models import ChatMessage
 from tutor.chat import events as ev
 from tutor.chat import history, recording
@@ -98,7 +99,7 @@ class ChatEngine:
             if session is None:
                 session = await stack.enter_async_context(self.sessions())
             # The request's session may be in its sign-in's read transaction already: the reads go on in it.
-            async with _transaction(session):
+            async with transaction(session):
                 course = await visible_course(session, user, request.course_id)
                 session_id = request.session_id
                 if session_id:
@@ -344,14 +345,3 @@ class ChatEngine:
             course_id=turn.request.course_id,
             topics=turn.topics,
         )
-
-
-@asynccontextmanager
-async def _transaction(session: AsyncSession) -> AsyncIterator[None]:
-    """Commit on success, roll back on error; unlike session.begin(), it may go on in a begun transaction."""
-    try:
-        yield
-    except BaseException:
-        await session.rollback()
-        raise
-    await session.commit()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import transaction
 from tutor.progress import TOUCH_TOPICS_SQL, touch_params
 
 
@@ -21,12 +22,8 @@ from tutor.progress import TOUCH_TOPICS_SQL, touch_params
 async def _autocommit(session: AsyncSession) -> AsyncIterator[None]:
     """One statement, atomic by itself, with no BEGIN and COMMIT round trips; the connection is released after."""
     await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
+    async with transaction(session):  # its commit ends the session's nominal transaction; nothing is sent
         yield
-    except BaseException:
-        await session.rollback()
-        raise
-    await session.commit()  # ends the session's nominal transaction; nothing is sent
 
 
 # The reply's id is the larger one: transcripts are ordered by id.
