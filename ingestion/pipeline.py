@@ -13,10 +13,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +37,7 @@ from tutor.settings import Settings
 from tutor.vectorstore import ChunkMetadata, ChunkRecord, VectorStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Each batch is stored while the next is embedded; smaller ones leave less storing after the last, larger
 # ones let the embedder sort by length and pad less (64: no measurable padding cost on real chunks).
@@ -244,25 +245,26 @@ class Ingestor:
 
     async def _llm_week(self, module: ModuleDraft) -> ModuleDraft:
         assert self.llm is not None
-        try:
-            written = await write_week(self.llm, module)
-        except Exception:  # whatever the model does, the week keeps its offline title: the upload must not fail
-            log.warning("the LLM failed on week %s's title; keeping the offline one", module.week, exc_info=True)
-            written = None
-        source = "llm" if written else "offline"
-        self.week_sources[source] = self.week_sources.get(source, 0) + 1
-        return written or module
+        return (
+            await self._or_offline(self.week_sources, f"week {module.week}'s title", write_week(self.llm, module))
+            or module
+        )
 
     async def _llm_quiz(self, module: ModuleDraft, offline: list[QuestionDraft]) -> list[QuestionDraft]:
         assert self.llm is not None
+        written = generate_with_llm(self.llm, module, num_questions=QUESTIONS_PER_QUIZ)
+        return await self._or_offline(self.quiz_sources, f"week {module.week}'s quiz", written) or offline
+
+    async def _or_offline(self, sources: dict[str, int], what: str, writing: Awaitable[T | None]) -> T | None:
+        """What the model wrote, or None for the offline version; `sources` counts which it was."""
         try:
-            written = await generate_with_llm(self.llm, module, num_questions=QUESTIONS_PER_QUIZ)
-        except Exception:  # a model's failure or odd output falls back to the offline quiz, never fails the job
-            log.warning("the LLM failed on week %s's quiz; using the offline generator", module.week, exc_info=True)
+            written = await writing
+        except Exception:  # a model's failure or odd output falls back to the offline version, never fails the job
+            log.warning("the LLM failed on %s; using the offline one", what, exc_info=True)
             written = None
         source = "llm" if written else "offline"
-        self.quiz_sources[source] = self.quiz_sources.get(source, 0) + 1
-        return written or offline
+        sources[source] = sources.get(source, 0) + 1
+        return written
 
     def _quizzes(self, modules: list[ModuleDraft]) -> list[list[QuestionDraft]]:
         text = "\n\n".join(t.content for m in modules for t in m.topics)
@@ -289,7 +291,7 @@ class Ingestor:
             week_offset = await _last_week(session, course_id)
             if week_offset != plan.ids.week_offset:
                 log.info("job %s: another job added weeks to course %s meanwhile; renumbering", job_id, course_id)
-                ids = ReservedIds(week_offset, plan.ids.modules, plan.ids.topics)
+                ids = replace(plan.ids, week_offset=week_offset)
                 await asyncio.to_thread(
                     self.store.update_metadata, course_id, self._records(course_id, plan.chunks, ids)
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ingestion.quizgen import QuestionDraft
 from ingestion.structure import ModuleDraft
@@ -49,14 +50,23 @@ def module_context(module: ModuleDraft) -> tuple[str, dict[int, str]]:
     return "\n\n".join(parts), pages
 
 
-def parse(reply: str, module: ModuleDraft, context: str, pages: dict[int, str]) -> Attempt:
+def json_object(reply: str) -> dict[str, Any] | str:
+    """The JSON object in a model's reply (models wrap it in prose or fences), or what is wrong with the reply."""
     match = re.search(r"\{.*\}", reply, flags=re.S)
     if not match:
-        return Attempt([], ["the reply contained no JSON object"])
+        return "the reply contained no JSON object"
     try:
-        items = json.loads(match.group(0)).get("questions", [])
-    except (json.JSONDecodeError, AttributeError):
-        return Attempt([], ["the reply was not valid JSON"])
+        data = json.loads(match.group(0))
+    except json.JSONDecodeError:
+        return "the reply was not valid JSON"
+    return data if isinstance(data, dict) else "the reply was not a JSON object"
+
+
+def parse(reply: str, module: ModuleDraft, context: str, pages: dict[int, str]) -> Attempt:
+    data = json_object(reply)
+    if isinstance(data, str):
+        return Attempt([], [data])
+    items = data.get("questions", [])
     text_terms = terms(context)
     kept: list[QuestionDraft] = []
     problems: list[str] = []

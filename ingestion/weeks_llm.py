@@ -5,11 +5,9 @@ offline structure gave it (its heading, its opening sentences, objectives from i
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, replace
 
-from ingestion.quizgen_llm import module_context
+from ingestion.quizgen_llm import json_object, module_context
 from ingestion.structure import ModuleDraft
 from tutor.llm.base import LLM, GenerationRequest, Message
 from tutor.textutil import terms
@@ -35,15 +33,9 @@ def _grounded(text: str, known: set[str], share: float) -> bool:
 
 def parse_week(reply: str, context: str) -> tuple[WeekWriting | None, list[str]]:
     """The week's writing if the reply is valid and drawn from the text; otherwise the problems, to retry."""
-    match = re.search(r"\{.*\}", reply, flags=re.S)
-    if not match:
-        return None, ["the reply contained no JSON object"]
-    try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError:
-        return None, ["the reply was not valid JSON"]
-    if not isinstance(data, dict):
-        return None, ["the reply was not a JSON object"]
+    data = json_object(reply)
+    if isinstance(data, str):
+        return None, [data]
     known = terms(context)
     problems: list[str] = []
     title = " ".join(str(data.get("title", "")).split())

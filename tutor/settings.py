@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     api_workers: int = 1
     database_pool_size: int = Field(
         default=20,
-        description="PostgreSQL connections kept open per API worker; a chat turn uses up to two at once",
+        description="PostgreSQL connections kept open per API worker; a chat turn holds one at a time",
     )
     worker_concurrency: int = Field(default=1, description="Celery worker processes")
     celery_queue: str = "tutor"
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     quiz_generator: Literal["auto", "llm", "offline"] = Field(
         default="auto",
-        description="who writes quizzes and names weeks: auto = the LLM when it is an OpenAI-compatible server, else offline",
+        description="who writes quizzes and names weeks: auto = the LLM for an OpenAI-compatible server, else offline",
     )
 
     embedding_provider: EmbeddingProvider = "local"

@@ -10,7 +10,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,9 +95,7 @@ class ChatEngine:
             raise TutorError(
                 "message_too_long", f"messages are limited to {self.settings.max_message_chars} characters", status=413
             )
-        async with AsyncExitStack() as stack:
-            if session is None:
-                session = await stack.enter_async_context(self.sessions())
+        async with nullcontext(session) if session is not None else self.sessions() as session:
             # The request's session may be in its sign-in's read transaction already: the reads go on in it.
             async with transaction(session):
                 course = await visible_course(session, user, request.course_id)
