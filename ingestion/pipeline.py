@@ -25,9 +25,10 @@ from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
 from ingestion import jobs
 from ingestion.chunking import ChunkDraft, chunk_id, chunk_topic
 from ingestion.errors import IngestionError
-from ingestion.pdf import ParsedDocument, parse_pdf
+from ingestion.pdf import ParsedDocument
 from ingestion.quizgen import QuestionDraft, generate_module_quiz
 from ingestion.quizgen_llm import generate_with_llm
+from ingestion.sandbox import ParseLimits, parse_pdf_sandboxed
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, TopicDraft, build_structure, key_terms
 from ingestion.weeks_llm import write_week
@@ -118,7 +119,13 @@ class Ingestor:
                 log.exception("job %s failed", job_id)
             await self._undo(course_id, file_ids, created_course=bool(payload.get("created_course")))
             await jobs.fail(
-                self.sessions, job_id, error, {"course_id": None if payload.get("created_course") else course_id}
+                self.sessions,
+                job_id,
+                error,
+                {
+                    "course_id": None if payload.get("created_course") else course_id,
+                    "error_code": exc.code if isinstance(exc, IngestionError) else "internal_error",
+                },
             )
 
     async def _load_files(self, file_ids: list[str]) -> list[SourceFile]:
@@ -143,7 +150,7 @@ class Ingestor:
                 data = await asyncio.to_thread(self.storage.get, f.file_path or "")
                 # Two uploads may share a name; citations must still tell them apart.
                 name = f.filename if f.filename not in files_by_name else f"{f.filename} ({i})"
-                doc = await asyncio.to_thread(parse_pdf, data, name, max_pages=self.settings.max_pages)
+                doc = await asyncio.to_thread(parse_pdf_sandboxed, data, name, ParseLimits.from_settings(self.settings))
             files_by_name[name] = f
             docs.append(doc)
             if doc.scanned_pages:

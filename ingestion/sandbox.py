@@ -26,7 +26,7 @@ import threading
 import traceback
 import zlib
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from ingestion.errors import IngestionError
 from ingestion.pdf import ParsedDocument
@@ -234,7 +234,7 @@ def _check_content(data: bytes, filename: str, limits: ParseLimits) -> None:
 
     cap = limits.max_chars_per_page * CONTENT_BYTES_PER_CHAR
     try:
-        doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
+        doc: Any = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
     except Exception:
         return
     try:

@@ -29,8 +29,10 @@ def _shared_resources() -> dict[str, Any]:
 
 
 def warm_up() -> None:
+    from ingestion.sandbox import start_parse_server
     from ingestion.warmup import warm_up as warm
 
+    start_parse_server()  # it imports the PDF parser (seconds) while the embedder loads
     warm(_shared_resources()["embedder"])
 
 
