@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.create(settings)
         app.state.tutor = state
+        state.start()
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tutor.errors import TutorError
+from tutor.unavailable import as_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        down = as_unavailable(exc)
+        if down is not None:  # a dependency is away: 503 naming it, and the client may retry
+            log.warning("%s %s: %s (%s: %s)", request.method, request.url.path, down.code, type(exc).__name__, exc)
+            return await tutor_error(request, down)
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.engine import create_engine, session_factory
 from ingestion.celery_app import create_celery
+from tutor.chat.autosave import ReplyAutosave
 from tutor.identity import TokenVerifier
 from tutor.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,9 +30,11 @@ class AppState:
     redis: Redis
     celery: Celery
     verifier: TokenVerifier
+    autosave: ReplyAutosave
     _vector_store: Any = field(default=None, repr=False)
     _chat_engine: Any = field(default=None, repr=False)
     _chat_engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -37,10 +43,12 @@ class AppState:
         if not settings.redis_url:
             raise RuntimeError("TUTOR_REDIS_URL is not set (`tutor up` sets it for its embedded Redis)")
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        sessions = session_factory(engine)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
+            autosave=ReplyAutosave(settings, sessions),
             redis=Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
             celery=create_celery(settings),
             verifier=TokenVerifier(settings),
@@ -71,7 +79,7 @@ class AppState:
             embedder = get_embedder(self.settings)
             embedder.embed_query("warm up")  # loads the model: this process keeps it for good
             self._chat_engine = ChatEngine(
-                self.settings, self.sessions, self.vector_store(), embedder, get_llm(self.settings)
+                self.settings, self.sessions, self.vector_store(), embedder, get_llm(self.settings), self.autosave
             )
             # What is loaded by now (models, Chroma, the app) lives as long as the process. Frozen, it is out of
             # the cycle collector's sight: a full collection then scans what requests allocate instead of pausing
@@ -79,6 +87,29 @@ class AppState:
             gc.collect()
             gc.freeze()
 
+    def start(self) -> None:
+        """Background work of the process: streaming replies saved, orphaned ones closed (also right now), and
+        jobs whose worker died sent again."""
+        self.autosave.start()
+        self._background.append(asyncio.create_task(self._watch_jobs(), name="stalled-jobs"))
+
+    async def _watch_jobs(self) -> None:
+        from ingestion.liveness import retry_stalled
+
+        while True:
+            try:
+                await retry_stalled(self.settings, self.sessions, self._send_job)
+            except Exception as exc:  # the database is away: the next pass looks again
+                log.warning("looking for stalled jobs failed: %s", exc)
+            await asyncio.sleep(max(1.0, self.settings.job_stalled_after_s / 3))
+
+    def _send_job(self, job_id: str, task_id: str | None) -> None:
+        self.celery.send_task("tutor.ingest", args=[job_id], task_id=task_id, queue=self.settings.celery_queue)
+
     async def close(self) -> None:
+        await self.autosave.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.redis.aclose()
         await self.engine.dispose()

@@ -188,6 +188,7 @@ class Job(Base):
         Index("idx_job_queue_status", "status"),
         Index("idx_job_queue_created_by", "created_by"),
         Index("idx_job_queue_created_at", text("created_at DESC")),
+        Index("idx_job_queue_heartbeat", "heartbeat_at", postgresql_where=text("status = 'processing'")),  # 0007
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -206,6 +207,10 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(Timestamp)
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # 0002: the job's request
+    # 0007: who runs it and when it last said so; a job without a recent heartbeat is stalled and retried.
+    worker: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
 
 
 class SourceFile(Base):
@@ -275,6 +280,9 @@ class ChatMessage(Base):
         Index("idx_chat_history_user_id", "user_id"),
         Index("idx_chat_history_session_id", "session_id"),
         Index("idx_chat_history_timestamp", text("timestamp DESC")),
+        Index(  # 0007: replies in flight, found by the sweep for replies whose process died
+            "idx_chat_history_streaming", "updated_at", postgresql_where=text("(metadata ->> 'status') = 'streaming'")
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -287,6 +295,7 @@ class ChatMessage(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     timestamp: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())  # 0007
 
 
 class QuizAttempt(Base):

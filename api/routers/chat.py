@@ -13,7 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import current_user
 from api.deps import get_session, get_state
-from api.params import INT4_MAX, FieldId, QueryId
+from api.params import INT4_MAX, FieldId, PathId, QueryId
 from api.ratelimit import limit
 from api.state import AppState
 from tutor.chat import history
@@ -41,6 +41,18 @@ class MessageOut(BaseModel):
     message: str
     timestamp: datetime | None
     metadata: dict[str, Any] | None
+
+
+class MessageStateOut(BaseModel):
+    id: int
+    session_id: str
+    course_id: int | None
+    message_type: str
+    status: str = Field(description="finished, streaming (text so far), interrupted (its process died) or error")
+    message: str
+    timestamp: datetime | None
+    updated_at: datetime | None
+    metadata: dict[str, Any]
 
 
 class SessionOut(BaseModel):
@@ -130,4 +142,26 @@ async def my_session(
             )
             for r in rows
         ],
+    )
+
+
+@router.get(
+    "/api/chat/messages/{message_id}",
+    response_model=MessageStateOut,
+    summary="One of your messages by id: a reply's status and its text so far (after a lost stream)",
+)
+async def my_message(
+    message_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> MessageStateOut:
+    m = await history.own_message(session, message_id, user.user_id)
+    return MessageStateOut(
+        id=m.id,
+        session_id=m.session_id,
+        course_id=m.course_id,
+        message_type=m.message_type,
+        status=m.status,
+        message=m.text,
+        timestamp=m.timestamp,
+        updated_at=m.updated_at,
+        metadata=m.metadata,
     )

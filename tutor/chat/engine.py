@@ -7,10 +7,11 @@ completed when the stream ends, however it ends (done, error, or the client goin
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import nullcontext
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from db.engine import transaction
 from db.models import ChatMessage
 from tutor.chat import events as ev
 from tutor.chat import history, recording
+from tutor.chat.autosave import ReplyAutosave
 from tutor.chat.prompts import build_messages, resolve_follow_up
 from tutor.courses import visible_course
 from tutor.embeddings import Embedder
@@ -32,9 +34,11 @@ from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
 from tutor.retrieval import Retriever
 from tutor.settings import Settings
+from tutor.unavailable import as_unavailable
 from tutor.vectorstore import Hit, VectorStore
 
 CITED = re.compile(r"\[(\d{1,2})\]")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,10 @@ class ChatEngine:
         store: VectorStore,
         embedder: Embedder,
         llm: LLM,
+        autosave: ReplyAutosave | None = None,
     ) -> None:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
+        self.autosave = autosave  # saves the text of open streams every second or so; None: only at the end
         self.retriever = Retriever(store, embedder)
 
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
@@ -136,15 +142,37 @@ class ChatEngine:
         # Follow-ups ("and what does it produce?") are searched with what they refer to.
         query = resolve_follow_up(message, [m.message for m in earlier if m.message_type == "user"])
         started = time.perf_counter()
-        hits = await asyncio.to_thread(self.retriever.retrieve, course_id, query, k=self.settings.retrieval_k)
-        if not hits:  # nothing at all: an empty index is a missing one
-            await asyncio.to_thread(self.store.check, course_id, self.embedder.name)
+        try:
+            hits = await asyncio.to_thread(self.retriever.retrieve, course_id, query, k=self.settings.retrieval_k)
+            if not hits:  # nothing at all: an empty index is a missing one
+                await asyncio.to_thread(self.store.check, course_id, self.embedder.name)
+        except TutorError:
+            raise
+        except Exception as exc:
+            down = as_unavailable(exc)
+            if down is None:
+                raise
+            raise down from exc
         return Retrieved(query, hits, round(1000 * (time.perf_counter() - started), 1))
 
     async def run(self, turn: Turn) -> AsyncIterator[ev.Event]:
+        # The reply's text is saved as it grows while it is tracked; closing the inner stream here (aclosing)
+        # keeps its clean-up (the reply closed as interrupted) in this task when the client goes away.
+        if self.autosave is not None:
+            self.autosave.track(turn.message_id, turn.text)
+        try:
+            async with aclosing(self._run(turn)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            if self.autosave is not None:
+                self.autosave.forget(turn.message_id)
+
+    async def _run(self, turn: Turn) -> AsyncGenerator[ev.Event, None]:
         started = time.perf_counter()
         timing: dict[str, float] = {}
         quiz: QuizTurn | None = None
+        failed: Exception | None = None
         try:
             if turn.quiz_possible:
                 async with self.sessions() as session, session.begin():
@@ -160,10 +188,14 @@ class ChatEngine:
         except TutorError as exc:  # e.g. no quiz on that topic: the tutor says so, in the conversation
             quiz = QuizTurn()
             quiz.say(f"{exc.message}.")
+        except Exception as exc:
+            failed = exc  # the database went away since the turn was prepared: reported in the stream below
         mode = "quiz" if quiz and (quiz.steps or quiz.side_question_for) else "answer"
         turn.meta["mode"] = mode
         yield ev.Meta(turn.session_id, turn.message_id, mode)
         try:
+            if failed is not None:
+                raise failed
             if quiz and quiz.steps:
                 async for event in self._quiz_events(turn, quiz):
                     yield event
@@ -195,6 +227,14 @@ class ChatEngine:
             turn.meta.update(incomplete=True, status="error", error=exc.message)
             await self._finish(turn)
             yield ev.Error(exc.code, exc.message)
+        except Exception as exc:  # a stream never just drops: the client gets an error event naming what failed
+            down = as_unavailable(exc)
+            if down is None:
+                log.exception("chat turn %s failed", turn.message_id)
+            code, message = (down.code, down.message) if down else ("internal_error", "the tutor failed on this turn")
+            turn.meta.update(incomplete=True, status="error", error=message)
+            await self._finish(turn)
+            yield ev.Error(code, message)
         finally:
             if not turn.finished:  # the client went away (or we crashed) mid-stream: keep what was said
                 turn.meta.update(incomplete=True, status="interrupted")
@@ -334,12 +374,19 @@ class ChatEngine:
         turn.finished = True
         turn.meta.setdefault("provider", self.llm.name)
         turn.meta.setdefault("model", self.llm.model)
-        await recording.finish_turn(
-            self.sessions,
-            reply_id=turn.message_id,
-            text="".join(turn.text),
-            metadata=turn.meta,
-            user_id=turn.user.user_id,
-            course_id=turn.request.course_id,
-            topics=turn.topics,
-        )
+        try:
+            await recording.finish_turn(
+                self.sessions,
+                reply_id=turn.message_id,
+                text="".join(turn.text),
+                metadata=turn.meta,
+                user_id=turn.user.user_id,
+                course_id=turn.request.course_id,
+                topics=turn.topics,
+            )
+        except Exception as exc:
+            # The database is away: the reply keeps its last saved text and is closed as interrupted once the
+            # database is back (no process saves it any more); the student's stream still ends properly.
+            if as_unavailable(exc) is None:
+                raise
+            log.warning("could not save reply %s: %s", turn.message_id, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,3 +105,46 @@ async def sessions_of(
     return [
         SessionSummary(row[0], row[1], row[2], row[3], row[4], int(row[5]), firsts.get(row[6], "")[:80]) for row in rows
     ]
+
+
+ReplyStatus = str  # finished | streaming | interrupted | error
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """A message by its id, as a client that lost its stream needs it: how far it got, and the text so far."""
+
+    id: int
+    session_id: str
+    course_id: int | None
+    message_type: str
+    status: ReplyStatus
+    text: str
+    timestamp: datetime | None
+    updated_at: datetime | None
+    metadata: dict[str, Any]
+
+
+def reply_status(metadata: dict[str, Any] | None) -> ReplyStatus:
+    status = (metadata or {}).get("status")
+    if status in (None, "complete"):
+        return "finished"
+    return str(status)
+
+
+async def own_message(session: AsyncSession, message_id: int, user_id: str) -> MessageState:
+    """404 for a message that is someone else's: ids cannot be probed."""
+    row = await session.get(ChatMessage, message_id, populate_existing=True)
+    if row is None or row.user_id != user_id:
+        raise NotFoundError("message_not_found", f"no chat message {message_id}")
+    return MessageState(
+        row.id,
+        row.session_id,
+        row.course_id,
+        row.message_type,
+        reply_status(row.metadata_),
+        row.message,
+        row.timestamp,
+        row.updated_at,
+        row.metadata_ or {},
+    )

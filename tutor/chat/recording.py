@@ -47,7 +47,8 @@ _ADD_TURN = text(
 _FINISH_TURN = text(
     f"""
     WITH reply AS (
-        UPDATE chat_history SET message = :message, metadata = metadata || CAST(:metadata AS jsonb)
+        UPDATE chat_history
+        SET message = :message, metadata = metadata || CAST(:metadata AS jsonb), updated_at = now()
         WHERE id = :reply_id
         RETURNING id
     )
@@ -90,3 +91,38 @@ async def finish_turn(
                 **touch_params(user_id, course_id, topics),
             },
         )
+
+
+# Replies still streaming: their text so far (or only the time, when it did not grow) in one statement for all
+# of a process's streams. A reply closed meanwhile (finished, or swept) is left alone.
+_SAVE_STREAMING = text(
+    """
+    UPDATE chat_history AS c SET message = COALESCE(v.message, c.message), updated_at = now()
+    FROM unnest(CAST(:ids AS integer[]), CAST(:texts AS text[])) AS v(id, message)
+    WHERE c.id = v.id AND c.metadata ->> 'status' = 'streaming'
+    """
+)
+
+# Replies whose process died mid-stream: nothing saved them for `stale_s`. They keep the text they had.
+_CLOSE_ORPHANED = text(
+    """
+    UPDATE chat_history
+    SET metadata = metadata || '{"status": "interrupted", "incomplete": true}'::jsonb, updated_at = now()
+    WHERE metadata ->> 'status' = 'streaming' AND updated_at < now() - make_interval(secs => :stale_s)
+    RETURNING id
+    """
+)
+
+
+async def save_streaming(sessions: async_sessionmaker[AsyncSession], replies: dict[int, str | None]) -> None:
+    """Replies in flight, by id: their text so far, or None for "still alive, nothing new"."""
+    if not replies:
+        return
+    async with sessions() as session, _autocommit(session):
+        await session.execute(_SAVE_STREAMING, {"ids": list(replies), "texts": list(replies.values())})
+
+
+async def close_orphaned(sessions: async_sessionmaker[AsyncSession], stale_s: float) -> list[int]:
+    """Close replies left `streaming` by a process that died, as `interrupted`: their ids."""
+    async with sessions() as session, _autocommit(session):
+        return [int(i) for i in (await session.execute(_CLOSE_ORPHANED, {"stale_s": stale_s})).scalars()]
