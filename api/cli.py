@@ -47,8 +47,12 @@ def api(
 
 
 @app.command()
-def worker(concurrency: int | None = typer.Option(None, help="Default: TUTOR_WORKER_CONCURRENCY")) -> None:
+def worker(
+    concurrency: int | None = typer.Option(None, help="Default: TUTOR_WORKER_CONCURRENCY"),
+    name: str | None = typer.Option(None, help="Node name, unique per worker; default tutor-<pid>@<host>"),
+) -> None:
     """Run a Celery worker for ingestion jobs (needs TUTOR_DATABASE_URL and TUTOR_REDIS_URL)."""
+    from ingestion.liveness import default_worker_name
     from ingestion.worker import app as celery_app
 
     settings = _settings()
@@ -56,6 +60,8 @@ def worker(concurrency: int | None = typer.Option(None, help="Default: TUTOR_WOR
     celery_app.worker_main(
         [
             "worker",
+            "--hostname",
+            name or default_worker_name(),
             "--queues",
             settings.celery_queue,
             # One process does one job at a time: the solo pool saves the prefork parent (~200 MB resident).

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Job
 from tutor.identity import utcnow
 
-JobStatus = Literal["pending", "processing", "completed", "failed"]
+JobStatus = Literal["pending", "processing", "stalled", "completed", "failed"]
 PDF_PROCESSING = "pdf_processing"
 
 
@@ -30,20 +30,32 @@ async def report(sessions: async_sessionmaker[AsyncSession], job_id: str, progre
         )
 
 
-async def start(sessions: async_sessionmaker[AsyncSession], job_id: str, task_id: str | None) -> Job | None:
-    """Claim the job for this run. None when there is nothing to do: it finished or failed already."""
+async def start(
+    sessions: async_sessionmaker[AsyncSession], job_id: str, task_id: str | None, *, stalled_after_s: float = 30.0
+) -> Job | None:
+    """Claim the job for this run. None when there is nothing to do: it finished or failed already, or another
+    worker runs it and is alive (its heartbeat is younger than `stalled_after_s`)."""
     async with sessions() as session, session.begin():
         job = await get_job(session, job_id, for_update=True)
         if job is None or job.status in ("completed", "failed"):
             return None
-        retry = job.status == "processing"  # a worker died mid-job and the broker redelivered it
+        if job.status == "processing" and await _alive(session, job, stalled_after_s):
+            return None  # a duplicate delivery while its worker still runs it
+        retry = job.status in ("processing", "stalled")  # a worker died mid-job: redelivered or sent again
         job.status = "processing"
         job.progress = 1
         job.message = "Retrying after an interrupted run" if retry else "Started"
         job.started_at = job.started_at or utcnow()
         job.task_id = task_id or job.task_id
         job.error = None
+        job.attempts = (job.attempts or 0) + 1
+        job.heartbeat_at = func.now()  # type: ignore[assignment]
         return job
+
+
+async def _alive(session: AsyncSession, job: Job, stalled_after_s: float) -> bool:
+    fresh = text("SELECT heartbeat_at > now() - make_interval(secs => :s) FROM job_queue WHERE id = :id")
+    return bool(await session.scalar(fresh, {"s": stalled_after_s, "id": job.id}))
 
 
 def complete(job: Job, result: dict[str, Any], message: str) -> None:

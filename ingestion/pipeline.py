@@ -101,9 +101,10 @@ class Ingestor:
     timings: Timings = field(default_factory=Timings)
     quiz_sources: dict[str, int] = field(default_factory=dict)
     week_sources: dict[str, int] = field(default_factory=dict)  # who wrote each week's title and objectives
+    resumed_chunks: int = 0  # stored by an earlier run of the job that died, so not embedded again
 
     async def run(self, job_id: str, task_id: str | None = None) -> None:
-        job = await jobs.start(self.sessions, job_id, task_id)
+        job = await jobs.start(self.sessions, job_id, task_id, stalled_after_s=self.settings.job_stalled_after_s)
         if job is None:
             log.info("job %s has nothing left to do", job_id)
             return
@@ -215,7 +216,19 @@ class Ingestor:
             for p in chunks
         ]
 
+    async def _resume(self, course_id: int, records: list[ChunkRecord]) -> list[ChunkRecord]:
+        """The records still to embed: a run after one that died keeps the chunks it stored (ids are stable),
+        with this run's metadata (module and topic ids are drawn anew)."""
+        stored = await asyncio.to_thread(self.store.stored_ids, course_id, [r.chunk_id for r in records])
+        if not stored:
+            return records
+        log.info("course %s: %d of %d chunks stored by an earlier run are kept", course_id, len(stored), len(records))
+        self.resumed_chunks = len(stored)
+        await asyncio.to_thread(self.store.update_metadata, course_id, [r for r in records if r.chunk_id in stored])
+        return [r for r in records if r.chunk_id not in stored]
+
     async def _embed_and_store(self, job_id: str, course_id: int, records: list[ChunkRecord], note: str) -> None:
+        records = await self._resume(course_id, records)
         storing: asyncio.Task[None] | None = None
         total = len(records)
         try:
@@ -365,6 +378,7 @@ class Ingestor:
                 "quizzes": sum(1 for q in plan.quizzes if q),
                 "questions": question_count,
                 "chunks": len(plan.chunks),
+                "resumed_chunks": self.resumed_chunks,
                 "pages": sum(d.page_count for d in plan.docs),
                 "scanned_pages": {d.filename: d.scanned_pages for d in plan.docs if d.scanned_pages},
                 "file_ids": [f.file_id for f in plan.files_by_name.values()],

@@ -180,6 +180,16 @@ class VectorStore:
             batch = records[start : start + 1000]
             collection.update(ids=[r.chunk_id for r in batch], metadatas=[r.metadata.to_chroma() for r in batch])
 
+    def stored_ids(self, course_id: int, ids: list[str]) -> set[str]:
+        """Which of `ids` the course's index holds already (a retried job skips embedding them again)."""
+        collection = self._get(course_id)
+        if collection is None:
+            return set()
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            found.update(collection.get(ids=ids[start : start + 1000], include=[])["ids"])
+        return found
+
     def query(
         self,
         course_id: int,

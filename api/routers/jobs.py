@@ -34,6 +34,9 @@ class JobOut(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     course_id: int | None
+    worker: str | None = None  # the worker running it (stalled: the one that stopped)
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
@@ -54,6 +57,9 @@ class JobOut(BaseModel):
             started_at=job.started_at,
             completed_at=job.completed_at,
             course_id=course_id,
+            worker=job.worker,
+            heartbeat_at=job.heartbeat_at,
+            attempts=job.attempts or 0,
         )
 
 
