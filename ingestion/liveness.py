@@ -44,13 +44,15 @@ async def heartbeat(
     """Mark the job alive every `interval_s` while the block runs (the job's own work runs off this loop)."""
 
     async def beat() -> None:
+        # The run claims the job with a heartbeat of its own; beating only after that never keeps alive a job
+        # this delivery turns out not to own (another live worker runs it).
         while True:
+            await asyncio.sleep(interval_s)
             try:
                 async with sessions() as session, session.begin():
                     await session.execute(_BEAT, {"job_id": job_id, "worker": worker})
             except Exception as exc:  # the database is away for a moment: the next beat tries again
                 log.warning("heartbeat of job %s failed: %s", job_id, exc)
-            await asyncio.sleep(interval_s)
 
     task = asyncio.create_task(beat(), name=f"heartbeat-{job_id}")
     try:

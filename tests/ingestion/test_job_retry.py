@@ -81,7 +81,7 @@ async def test_rerunning_a_job_duplicates_no_rows_or_chunks(
     # A crash after the chunks were stored but before the rows committed: the rerun stores each chunk once.
     async with sessions() as session, session.begin():
         await session.execute(text(f"DELETE FROM modules WHERE course_id = {course_id}"))
-        await session.execute(update(Job).where(Job.job_id == job_id).values(status="processing"))
+        await session.execute(update(Job).where(Job.job_id == job_id).values(status="processing", heartbeat_at=None))
     await ingestor.run(job_id)
     assert await _scalar(db, f"SELECT count(*) FROM modules WHERE course_id = {course_id}") == modules
     assert store.count(course_id) == chunks
@@ -147,9 +147,15 @@ def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 async def test_a_worker_killed_mid_job_leaves_it_retryable_and_the_retry_completes_once(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, tmp_path: Path
 ) -> None:
-    # Its own queue and a short visibility timeout, so the broker redelivers the unacked job quickly.
+    # Its own queue and a short visibility timeout, so the broker redelivers the unacked job quickly; heartbeats
+    # that go stale before that, so the redelivery sees the first worker is dead (it drops duplicates of live jobs).
     local = settings.model_copy(
-        update={"celery_queue": f"kill-{uuid.uuid4().hex[:6]}", "broker_visibility_timeout_s": 5}
+        update={
+            "celery_queue": f"kill-{uuid.uuid4().hex[:6]}",
+            "broker_visibility_timeout_s": 5,
+            "job_heartbeat_s": 1.0,
+            "job_stalled_after_s": 3.0,
+        }
     )
     job_id, course_id = await _new_job(sessions, local, course_pdf(sciq_chapters(12, 4, 3)))
     first = _start_worker(local, tmp_path / "w1.log")
