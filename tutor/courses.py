@@ -16,10 +16,15 @@ from tutor.identity import Principal
 
 
 def can_manage(user: Principal, course: Course) -> bool:
+    if user.is_widget:
+        return False
     return user.is_admin or (user.role == "teacher" and course.created_by == user.user_id)
 
 
 def can_view(user: Principal, course: Course) -> bool:
+    # A widget token sees its own course and nothing else, wherever a course is looked up.
+    if user.course_scope is not None and course.course_id != user.course_scope:
+        return False
     return can_manage(user, course) or course.status == "active"
 
 
@@ -188,7 +193,9 @@ async def full_course(session: AsyncSession, course: Course, *, with_answers: bo
 async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Course]:
     """A teacher's own courses, newest first; students see active courses."""
     query = select(Course).order_by(Course.created_at.desc(), Course.course_id.desc()).limit(limit)
-    if user.is_admin:
+    if user.course_scope is not None:
+        query = query.where(Course.course_id == user.course_scope, Course.status == "active")
+    elif user.is_admin:
         pass
     elif user.role == "teacher":
         query = query.where(Course.created_by == user.user_id)

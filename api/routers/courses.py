@@ -30,6 +30,7 @@ from tutor.courses import (
     visible_course,
     visible_topic,
 )
+from tutor.embed import CourseMetadataPatch
 from tutor.identity import Principal
 
 Status = Literal["draft", "active", "archived"]
@@ -67,7 +68,9 @@ class CoursePatch(BaseModel):
     title: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
     status: Status | None = None
-    metadata: dict[str, Any] | None = Field(None, description="course settings, e.g. the widget's allowed origins")
+    metadata: CourseMetadataPatch | None = Field(
+        None, description="course settings merged into the stored ones, e.g. the widget's allowed origins"
+    )
 
 
 class OrderIn(BaseModel):
@@ -124,7 +127,11 @@ async def edit_course(
     course = await visible_course(session, user, course_id, manage=True)
     changes = body.model_dump(exclude_unset=True)
     if "metadata" in changes:
-        course.metadata_ = {**(course.metadata_ or {}), **(changes.pop("metadata") or {})}
+        patch = changes.pop("metadata")
+        course.metadata_ = {
+            **(course.metadata_ or {}),
+            **(body.metadata.changes() if patch is not None and body.metadata else {}),
+        }
     for name, value in changes.items():
         setattr(course, name, value)
     await session.flush()
