@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -104,14 +103,16 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores (MinIO, R2, ...)")
     s3_prefix: str = "tutor/"
 
-    @cached_property
+    # Plain properties, not cached ones: a cached value would survive `model_copy(update=...)` and point a copy
+    # with another chroma_path at the original's index.
+    @property
     def resolved_model_cache_dir(self) -> Path:
         if self.model_cache_dir:
             return self.model_cache_dir
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         return Path(base) / "ai-tutor"
 
-    @cached_property
+    @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
 
