@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session, get_state
-from api.downloads import attachment
+from api.filenames import attachment
 from api.params import QueryId
 from api.state import AppState
 from ingestion import files

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
 from api.deps import get_session, get_state
+from api.filenames import from_form
 from api.params import FormId
 from api.ratelimit import limit
 from api.state import AppState
@@ -70,7 +71,7 @@ async def upload_pdfs(
     limit = settings.max_upload_mb * 1024 * 1024
     if len(files) > settings.max_files_per_upload:
         raise UploadError("too_many_files", f"at most {settings.max_files_per_upload} files per upload")
-    uploads = [UploadedFile(f.filename or "upload.pdf", await _read_limited(f, limit)) for f in files]
+    uploads = [UploadedFile(from_form(f.filename or "upload.pdf"), await _read_limited(f, limit)) for f in files]
     receipt = await submit_upload(
         session,
         open_storage(settings),

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ingestion.storage import open_storage
+from tests.api.test_uploads import upload
 from tests.factories import course_pdf, ingest_course, sciq_chapters
 from tutor.settings import Settings
 from tutor.vectorstore import collection_name, open_vector_store
@@ -71,6 +72,16 @@ async def drop(engine: AsyncEngine, table: str) -> None:
         await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
+def filename_of(header: str) -> str:
+    """The name a browser saves a download under."""
+    kind, *params = (part.strip() for part in header.split(";"))
+    named = dict(param.split("=", 1) for param in params)
+    assert kind == "attachment"
+    charset, language, encoded = named["filename*"].split("'", 2)
+    assert (charset, language) == ("UTF-8", "")
+    return unquote(encoded, encoding="utf-8", errors="strict")
+
+
 async def test_a_file_named_in_any_script_downloads_under_its_own_name(
     client: httpx.AsyncClient, auth: Auth, db: AsyncEngine, ingested: tuple[int, bytes], teacher_id: str
 ) -> None:
@@ -83,15 +94,26 @@ async def test_a_file_named_in_any_script_downloads_under_its_own_name(
     assert response.status_code == 200 and response.content == data
     header = response.headers["content-disposition"]
     assert header.isascii()
-    kind, *params = (part.strip() for part in header.split(";"))
-    named = dict(param.split("=", 1) for param in params)
-    assert kind == "attachment"
     # RFC 6266: browsers take `filename*` (RFC 5987: charset, empty language, percent-encoded UTF-8) ...
-    charset, language, encoded = named["filename*"].split("'", 2)
-    assert (charset, language) == ("UTF-8", "") and unquote(encoded, encoding="utf-8", errors="strict") == NAME
+    assert filename_of(header) == NAME
     # ... and older clients the quoted ASCII `filename`, with nothing in it that could end the quoted string.
-    fallback = named["filename"]
+    fallback = header.split("filename=", 1)[1].split(";", 1)[0]
     assert fallback.startswith('"Ubung') and fallback.endswith('.pdf"') and '"' not in fallback[1:-1]
+
+
+async def test_a_name_uploaded_through_the_form_is_stored_and_served_as_given(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncEngine, teacher_id: str
+) -> None:
+    # Browsers (and httpx) send `"` in a multipart file name as %22: the name is the teacher's, not the escape.
+    teacher = auth(teacher_id, "teacher")
+    data = course_pdf(sciq_chapters(1, 1, 1, offset=60))
+    uploaded = await upload(client, teacher, (NAME, data), title="Übungen")
+    assert uploaded.status_code == 202, uploaded.text
+    assert [f["filename"] for f in uploaded.json()["files"]] == [NAME]
+    file_id = uploaded.json()["files"][0]["file_id"]
+    response = await client.get(f"/api/files/{file_id}/download", headers=teacher)
+    assert response.status_code == 200 and response.content == data
+    assert filename_of(response.headers["content-disposition"]) == NAME
 
 
 async def test_a_file_whose_stored_copy_is_gone_answers_404_file_missing(
