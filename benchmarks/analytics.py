@@ -3,7 +3,8 @@
     TUTOR_BENCH_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres python benchmarks/analytics.py
 
 Creates a database of its own on that server (dropped afterwards), fills it with SQL, and times each service
-(course summaries, week-by-week progress, stuck students, grouped content gaps) as the JSON API calls it.
+(course summaries, week-by-week progress, stuck students, grouped content gaps) as the JSON API calls it, and
+the console's other reads (a transcripts page, score distribution, most-missed questions) for comparison.
 Prints JSON: median and p95 in ms over 30 calls each, after one untimed call.
 """
 
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import migrate
 from db.engine import create_database, create_engine, drop_database, session_factory, with_database
+from tutor import analytics, transcripts
 from tutor.gaps import grouped_content_gaps
 from tutor.identity import Principal
 from tutor.overview import course_summaries
@@ -111,6 +113,15 @@ async def main() -> None:
             "weekly_progress": lambda s: weekly_progress(s, 1),
             "stuck_students": lambda s: stuck_students(s, 1),
             "content_gap_groups": lambda s: grouped_content_gaps(s, 1),
+            # The console's other reads, for comparison.
+            "transcripts_first_page": lambda s: transcripts.sessions(
+                s, transcripts.TranscriptFilter(1), limit=50, cursor=None
+            ),
+            "transcripts_search": lambda s: transcripts.sessions(
+                s, transcripts.TranscriptFilter(1, q="black holes"), limit=50, cursor=None
+            ),
+            "score_distribution": lambda s: analytics.score_distribution(s, 1),
+            "most_missed": lambda s: analytics.most_missed(s, 1),
         }
         out: dict[str, Any] = {"students": STUDENTS, "chat_messages": messages, "weeks": WEEKS, "runs": RUNS}
         for label, call in calls.items():
