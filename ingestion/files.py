@@ -1,9 +1,9 @@
 """A course's source files and their removal: list, read, delete a file or a whole course with its files and index.
 
 Deletes commit the row change first and only then remove the stored files and index chunks: a delete that the
-database refuses leaves everything in place, and a clean-up that fails after the commit leaves orphans that no
-row points at (removed again by the next delete of the course, or rebuilt away by `tutor reindex`), never a row
-whose file or chunks are gone.
+database refuses leaves everything in place. A clean-up that fails after the commit leaves orphans no row points
+at, never a row whose file or chunks are gone; it is logged with what to remove, and each step tolerates what is
+already gone, so running it again is safe.
 """
 
 from __future__ import annotations
@@ -108,7 +108,9 @@ async def _clean_up(what: str, step: Any, *args: Any) -> None:
     try:
         await asyncio.to_thread(step, *args)
     except Exception:
-        log.exception("clean-up after deleting %s failed; the orphan is unreachable", what)
+        log.exception(
+            "clean-up after deleting %s failed: %s%r left behind", what, getattr(step, "__name__", step), args
+        )
 
 
 async def delete_file(

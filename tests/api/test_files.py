@@ -190,3 +190,22 @@ async def test_a_course_delete_the_database_refuses_leaves_its_files_and_index(
     assert chunks_of(settings, course_id) == 0
     with pytest.raises(FileNotFoundError):
         open_storage(settings).get(location)
+
+
+async def test_deleting_a_file_whose_copy_and_chunks_are_already_gone_still_succeeds(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncEngine,
+    settings: Settings,
+    ingested: tuple[int, bytes],
+    teacher_id: str,
+) -> None:
+    # What an interrupted earlier clean-up leaves: the row, with its stored copy and index gone.
+    course_id, _ = ingested
+    teacher = auth(teacher_id, "teacher")
+    file_id, location = await stored_file(db, course_id)
+    open_storage(settings).delete(location)
+    open_vector_store(settings).delete_course(course_id)
+    assert (await client.delete(f"/api/files/{file_id}", headers=teacher)).status_code == 204
+    assert (await client.get("/api/files", params={"course_id": course_id}, headers=teacher)).json() == []
+    assert (await client.delete(f"/api/courses/{course_id}", headers=teacher)).status_code == 204
