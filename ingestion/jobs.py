@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Job
-from tutor.identity import utcnow
+from tutor.errors import NotFoundError
+from tutor.identity import Principal, utcnow
 
 JobStatus = Literal["pending", "processing", "completed", "failed"]
 PDF_PROCESSING = "pdf_processing"
@@ -58,3 +59,27 @@ async def fail(sessions: async_sessionmaker[AsyncSession], job_id: str, error: s
             .where(Job.job_id == job_id)
             .values(status="failed", error=error, message=f"Failed: {error}", result=result, completed_at=utcnow())
         )
+
+
+def job_course_id(job: Job) -> int | None:
+    """The course a job built or extended; None once a failed job's new course was removed with the failure."""
+    if job.status == "failed" and (job.payload or {}).get("created_course"):
+        return None
+    course_id = (job.result or {}).get("course_id", (job.payload or {}).get("course_id"))
+    return int(course_id) if course_id is not None else None
+
+
+async def visible_job(session: AsyncSession, user: Principal, job_id: str) -> Job:
+    """A job its creator (or an admin) may see; 404 for anyone else, so job ids cannot be probed."""
+    job = await get_job(session, job_id)
+    if job is None or not (user.is_admin or job.created_by == user.user_id):
+        raise NotFoundError("job_not_found", "no such job")
+    return job
+
+
+async def list_jobs(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Job]:
+    """The user's jobs (every job for an admin), newest first."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    if not user.is_admin:
+        query = query.where(Job.created_by == user.user_id)
+    return list((await session.execute(query)).scalars())

@@ -12,7 +12,8 @@ class FileStorage(Protocol):
     def put(self, key: str, data: bytes) -> str:
         """Store `data` under `key`; return the location recorded in source_files.file_path."""
 
-    def get(self, location: str) -> bytes: ...
+    def get(self, location: str) -> bytes:
+        """The stored bytes; FileNotFoundError when nothing is stored there."""
 
     def delete(self, location: str) -> None: ...
 
@@ -58,7 +59,10 @@ class S3Storage:
         return location.removeprefix(f"s3://{self.bucket}/")
 
     def get(self, location: str) -> bytes:
-        body: bytes = self._client.get_object(Bucket=self.bucket, Key=self._key(location))["Body"].read()
+        try:
+            body: bytes = self._client.get_object(Bucket=self.bucket, Key=self._key(location))["Body"].read()
+        except self._client.exceptions.NoSuchKey:
+            raise FileNotFoundError(location) from None  # as LocalStorage says it
         return body
 
     def delete(self, location: str) -> None:

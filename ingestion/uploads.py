@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from celery import Celery
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Job, SourceFile
@@ -15,8 +18,10 @@ from ingestion.jobs import PDF_PROCESSING
 from ingestion.pdf import inspect_pdf
 from ingestion.storage import FileStorage
 from tutor.errors import NotFoundError, TutorError
-from tutor.identity import Principal
+from tutor.identity import Principal, utcnow
 from tutor.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Upload-time checks that fail map to these statuses; anything else about a PDF fails the job instead.
 STATUS_BY_CODE = {"not_a_pdf": 415, "too_many_pages": 413}
@@ -157,4 +162,64 @@ async def accept_upload(
             },
         )
     )
+    return receipt
+
+
+async def abandon_upload(session: AsyncSession, storage: FileStorage, receipt: UploadReceipt, reason: str) -> None:
+    """Undo an accepted upload whose job could not be queued: nothing may be left half-done. The job fails
+    visibly, its new course (or else its new files) goes; rows are committed first, then the stored copies go."""
+    file_ids = [f.file_id for f in receipt.files]
+    stored = select(SourceFile.file_path).where(SourceFile.file_id.in_(file_ids))
+    locations = [loc for loc in (await session.execute(stored)).scalars() if loc]
+    await session.execute(
+        update(Job)
+        .where(Job.job_id == receipt.job_id)
+        .values(status="failed", error=reason, message=f"Failed: {reason}", completed_at=utcnow())
+    )
+    if receipt.created_course:
+        await session.execute(delete(Course).where(Course.course_id == receipt.course_id))
+    else:
+        await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
+    await session.commit()
+    for location in locations:  # the recorded locations: with S3 they carry the configured prefix
+        await asyncio.to_thread(storage.delete, location)
+
+
+async def submit_upload(
+    session: AsyncSession,
+    storage: FileStorage,
+    settings: Settings,
+    celery: Celery,
+    *,
+    uploader: Principal,
+    files: list[UploadedFile],
+    title: str | None,
+    description: str | None,
+    course_id: int | None,
+) -> UploadReceipt:
+    """Accept the files, commit them with a pending job, and queue the job. If the queue is unreachable the
+    upload is undone (`abandon_upload`) and a 503 `queue_unavailable` raised."""
+    receipt = await accept_upload(
+        session,
+        storage,
+        settings,
+        uploader=uploader,
+        files=files,
+        title=title,
+        description=description,
+        course_id=course_id,
+    )
+    await session.commit()  # a worker may pick the job up at once: its rows must be there
+    try:
+        await asyncio.to_thread(
+            celery.send_task,
+            "tutor.ingest",
+            args=[receipt.job_id],
+            task_id=receipt.task_id,
+            queue=settings.celery_queue,
+        )
+    except Exception as exc:
+        log.exception("could not enqueue job %s", receipt.job_id)
+        await abandon_upload(session, storage, receipt, f"the job queue is unavailable: {exc}")
+        raise TutorError("queue_unavailable", "the job queue is unavailable; try again shortly", status=503) from None
     return receipt

@@ -169,6 +169,14 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/analytics/courses/{course_id}/missed-questions"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/students"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/content-gaps"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/content-gap-groups"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/weekly-progress"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/stuck-students"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses"): (
+        lambda w: {},
+        (DENY, None),
+        (ALLOW, not_containing('"course_id":{w.course_id}', "student-A")),
+    ),
     ("GET", "/api/users/me"): (
         lambda w: {},
         (ALLOW, not_containing("student-A")),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
+from pydantic import Field
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Quiz, QuizAttempt, QuizQuestion, QuizResponse
 from tutor.courses import can_manage, visible_course
+from tutor.edits import Edit
 from tutor.errors import ConflictError, NotFoundError, TutorError
 from tutor.identity import Principal
 from tutor.quiz.grading import Grade, grade, record_response
@@ -224,3 +227,40 @@ async def reorder_questions(session: AsyncSession, quiz: Quiz, order: list[int])
 
 async def delete_quiz(session: AsyncSession, quiz: Quiz) -> None:
     await session.execute(delete(Quiz).where(Quiz.id == quiz.id))
+
+
+class QuizEdit(Edit):
+    not_null: ClassVar[frozenset[str]] = frozenset({"title"})
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    description: str | None = None
+    passing_score: int | None = Field(None, ge=0, le=100)
+    time_limit: int | None = Field(None, ge=1)
+
+
+async def edit_quiz(session: AsyncSession, user: Principal, quiz_id: str, edit: QuizEdit) -> Quiz:
+    quiz, _ = await quiz_for(session, user, quiz_id, manage=True)
+    for name, value in edit.changes().items():
+        setattr(quiz, name, value)
+    await session.flush()
+    return quiz
+
+
+async def replace_question(
+    session: AsyncSession,
+    quiz: Quiz,
+    number: int,
+    *,
+    question_text: str,
+    options: dict[str, str],
+    correct_answer: str,
+    explanation: str | None,
+    difficulty: str | None,
+) -> QuizQuestion:
+    """Question `number` gets new text, options, key, explanation and difficulty; its number stays."""
+    question = await question_of(session, quiz, number)
+    check_question(question_text, options, correct_answer)
+    question.question_text, question.options, question.correct_answer = question_text, options, correct_answer
+    question.explanation, question.difficulty = explanation, difficulty
+    await session.flush()
+    return question
