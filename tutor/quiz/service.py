@@ -16,6 +16,7 @@ from tutor.courses import can_manage, visible_course
 from tutor.errors import ConflictError, NotFoundError, TutorError
 from tutor.identity import Principal
 from tutor.quiz.grading import Grade, grade, record_response
+from tutor.quiz.snapshot import AttemptQuestion, snapshot
 from tutor.quiz.validation import question_problems
 
 
@@ -97,13 +98,14 @@ async def submit_attempt(
                         quiz_id=quiz.quiz_id,
                         status="finished",
                         question_numbers=[q.question_number for q in qs],
+                        questions=snapshot(qs),
                         answers=answers,
                         position=len(qs) + 1,
                     )
                 )
         except IntegrityError:
             raise ConflictError("attempt_already_submitted", "this attempt was already submitted") from None
-    result = grade(qs, answers, quiz.passing_score)
+    result = grade([AttemptQuestion.of(q) for q in qs], answers, quiz.passing_score)
     response = await record_response(
         session, quiz=quiz, user_id=user.user_id, answers=answers, result=result, time_taken=time_taken or 0
     )
