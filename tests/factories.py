@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from functools import cache
 
 from fpdf import FPDF
 
 from tests.conftest import SHARED
+
+
+def unique_user(prefix: str) -> str:
+    """A user id no earlier run used: per-user limits kept in a shared Redis (uploads per hour) start afresh."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
