@@ -148,14 +148,15 @@ def _words(question: str) -> set[str]:
     return {w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words}  # "holes" and "hole" are one word
 
 
-def group_gaps(gaps: list[ContentGap], *, similarity: float = 0.5) -> list[GapGroup]:
-    """Greedy grouping by word overlap (Jaccard): "what is a black hole" and "black holes?" land together."""
+def group_gaps(gaps: list[ContentGap], *, similarity: float = 0.6) -> list[GapGroup]:
+    """Greedy grouping by shared content words (overlap coefficient: shared / the shorter question's words), so
+    "what is a black hole" and "black holes? any good pictures of them" land together."""
     groups: list[tuple[set[str], GapGroup]] = []
     for gap in gaps:
         words = _words(gap.question)
         for seen, group in groups:
-            union = words | seen
-            if union and len(words & seen) / len(union) >= similarity:
+            shorter = min(len(words), len(seen))
+            if shorter and len(words & seen) / shorter >= similarity:
                 group.questions.append(gap)
                 seen |= words
                 break
