@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(default=30, description="clock skew allowed on exp/nbf/iat")
     jwt_role_claim: str = "role"
 
+    oidc_issuer: str | None = Field(
+        default=None, description="the school's OpenID Connect issuer URL: the console offers sign-in with it"
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_role_claim: str = Field(default="role", description="ID-token claim holding student, teacher or admin")
+    oidc_scopes: str = "openid email profile"
+
     max_message_chars: int = Field(default=4000, description="longest chat message accepted")
     chat_history_turns: int = Field(default=6, description="earlier turns the tutor's prompt carries")
     retrieval_k: int = Field(default=5, description="passages retrieved per question")
