@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlparse
+
+import numpy as np
 
 from tutor.errors import TutorError
 from tutor.settings import Settings
@@ -27,7 +30,8 @@ class EmbeddingMismatchError(TutorError):
     def __init__(self, course_id: int, built: str, wanted: str) -> None:
         super().__init__(
             "embedding_mismatch",
-            f"course {course_id}'s index was built with {built}, but this service embeds with {wanted}; re-ingest it",
+            f"course {course_id}'s index was built with {built}, but this service embeds with {wanted}; "
+            f"rebuild it with `tutor reindex {course_id}`",
         )
 
 
@@ -79,6 +83,15 @@ class Hit:
     text: str
     metadata: ChunkMetadata
     score: float  # cosine similarity: higher is closer
+    lexical: float = 0.0  # share of the question's term weight the chunk contains (0 when not ranked lexically)
+
+
+# Course collections hold hundreds to a few thousand chunks: a search as wide as the collection visits every
+# chunk, so it is exact, and so the same book gives the same ranking in every index built from it (chromadb's
+# default, ef_search 100 for 40 results, answered the same questions differently in two ingestions of one
+# book). One insertion thread builds the same graph from the same chunks. Measured in benchmarks/exact.py.
+EXACT_EF = 10_000
+EXACT_HNSW: dict[str, Any] = {"hnsw": {"space": "cosine", "ef_search": EXACT_EF, "num_threads": 1}}
 
 
 def collection_name(course_id: int) -> str:
@@ -145,16 +158,7 @@ class VectorStore:
         with self._lock:
             collection = self._get(course_id)
             if collection is None:
-                collection = self.client.get_or_create_collection(
-                    collection_name(course_id),
-                    embedding_function=None,
-                    metadata={
-                        "hnsw:space": "cosine",
-                        "embedding_model": embedding_model,
-                        "embedding_dimension": dimension,
-                        "course_id": course_id,
-                    },
-                )
+                collection = self._create(collection_name(course_id), course_id, embedding_model, dimension)
             meta = collection.metadata or {}
             if meta.get("embedding_model") != embedding_model or int(meta.get("embedding_dimension", 0)) != dimension:
                 raise EmbeddingMismatchError(
@@ -170,6 +174,42 @@ class VectorStore:
                 embeddings=embeddings[start : start + 1000],
                 metadatas=[r.metadata.to_chroma() for r in batch],
             )
+
+    def _create(self, name: str, course_id: int, embedding_model: str, dimension: int) -> Any:
+        return self.client.get_or_create_collection(
+            name,
+            embedding_function=None,
+            configuration=EXACT_HNSW,
+            metadata={"embedding_model": embedding_model, "embedding_dimension": dimension, "course_id": course_id},
+        )
+
+    def replace_course(
+        self,
+        course_id: int,
+        batches: Iterable[tuple[list[ChunkRecord], list[list[float]]]],
+        *,
+        embedding_model: str,
+        dimension: int,
+    ) -> None:
+        """A new collection for the course from `batches`, in place of the old one once it is complete."""
+        staging = f"{collection_name(course_id)}_rebuild_{uuid.uuid4().hex[:8]}"
+        collection = self._create(staging, course_id, embedding_model, dimension)
+        try:
+            for records, embeddings in batches:
+                collection.add(
+                    ids=[r.chunk_id for r in records],
+                    documents=[r.text for r in records],
+                    embeddings=embeddings,
+                    metadatas=[r.metadata.to_chroma() for r in records],
+                )
+            with self._lock:
+                if self._get(course_id) is not None:
+                    self.client.delete_collection(collection_name(course_id))
+                collection.modify(name=collection_name(course_id))
+                self._handles.pop(course_id, None)
+        except BaseException:
+            self.client.delete_collection(staging)
+            raise
 
     def update_metadata(self, course_id: int, records: list[ChunkRecord]) -> None:
         """New metadata for chunks already stored (their text and vectors stay)."""
@@ -203,6 +243,19 @@ class VectorStore:
                 result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
             )
         ]
+
+    def similarities(
+        self, course_id: int, embedding: list[float], chunk_ids: list[str], *, embedding_model: str
+    ) -> dict[str, float]:
+        """Cosine similarity of the given chunks to `embedding` (chunks the index lacks are left out)."""
+        found = self._on_collection(course_id, embedding_model, lambda c: c.get(ids=chunk_ids, include=["embeddings"]))
+        query = np.asarray(embedding, dtype=np.float32)
+        query /= np.linalg.norm(query) or 1.0
+        out = {}
+        for chunk_id, vector in zip(found["ids"], found["embeddings"], strict=True):
+            v = np.asarray(vector, dtype=np.float32)
+            out[chunk_id] = float(v @ query / (np.linalg.norm(v) or 1.0))
+        return out
 
     def count(self, course_id: int) -> int:
         collection = self._get(course_id)
