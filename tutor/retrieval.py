@@ -20,7 +20,9 @@ from tutor.lexical import LexicalHit, LexicalSearch
 from tutor.textutil import terms
 from tutor.vectorstore import Hit, VectorStore
 
-# Tuned on SciQ (887 questions): top-5 holding the answer 0.81 dense only, 0.89 at (4, 0.5), 0.906 at (8, 1.0).
+# Measured on SciQ (887 questions, top-5 holding the answer / its gold paragraph): dense only 0.805 / 0.698;
+# 40 dense candidates reranked 0.906 / 0.873; BM25 only 0.928 / 0.919; fusion alone 0.880 / 0.828; 40 fused
+# candidates reranked 0.930 / 0.920 (the answer is verbatim in its gold paragraph for only 0.930 of them).
 CANDIDATES_PER_RESULT = 8
 LEXICAL_WEIGHT = 1.0
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)

@@ -136,6 +136,9 @@ class VectorStore:
         """`use(collection)` with the cached handle, looked up afresh once if the collection was replaced."""
         try:
             return use(self._checked(course_id, embedding_model))
+        except EmbeddingMismatchError:
+            # The handle's metadata is from when it was looked up: the index may have been rebuilt since.
+            return use(self._checked(course_id, embedding_model, fresh=True))
         except Exception as exc:
             if not _not_found(exc):
                 raise
