@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CourseChunk
@@ -50,7 +50,11 @@ async def add_chunks(session: AsyncSession, records: Sequence[ChunkRecord], inde
         for r, index in zip(records, indexes, strict=True)
     ]
     for start in range(0, len(rows), INSERT_BATCH):
-        await session.execute(insert(CourseChunk), rows[start : start + INSERT_BATCH])
+        batch = rows[start : start + INSERT_BATCH]
+        # A rerun job stores its chunks again under the same ids (as it upserts them in Chroma): the new rows
+        # replace the old, under new ids, so readers' caches see the change.
+        await session.execute(delete(CourseChunk).where(CourseChunk.chunk_id.in_([r["chunk_id"] for r in batch])))
+        await session.execute(insert(CourseChunk), batch)
 
 
 def _record(row: CourseChunk) -> ChunkRecord:
