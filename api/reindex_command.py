@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tutor.errors import TutorError
+from tutor.reindex import Progress as ProgressCallback
 from tutor.reindex import Reindexed, reindex_all, reindex_course
 from tutor.settings import Settings
 
@@ -24,7 +25,7 @@ async def _run(settings: Settings, database_url: str, course_id: int | None, pro
         sessions = session_factory(engine)
         store, embedder = open_vector_store(settings), get_embedder(settings)
 
-        def bar(course: int):  # type: ignore[no-untyped-def]
+        def bar(course: int) -> ProgressCallback:
             task = progress.add_task(f"course {course}", total=None)
             return lambda done, total: progress.update(task, completed=done, total=total)
 

@@ -21,7 +21,11 @@ class IndexMissingError(TutorError):
     status = 409
 
     def __init__(self, course_id: int) -> None:
-        super().__init__("index_missing", f"course {course_id} has no search index yet; upload or re-ingest its PDFs")
+        super().__init__(
+            "index_missing",
+            f"course {course_id} has no search index; upload its PDFs, or rebuild a lost index from the stored "
+            f"chunks with `tutor reindex {course_id}`",
+        )
 
 
 class EmbeddingMismatchError(TutorError):
