@@ -2,8 +2,8 @@
 
     python benchmarks/exact.py [--candidates 40]
 
-The SciQ course is ingested once; its vectors are then loaded into collections built two ways, twice each
-(as two ingestions of one book would build them): chromadb's default (ef_search 100, one insertion thread per
+SciQ's support paragraphs (one chunk each) are embedded once; the vectors are then loaded into collections
+built two ways, twice each (as two ingestions of one book would build them): chromadb's default (ef_search 100, one insertion thread per
 core) and ours (tutor.vectorstore.EXACT_HNSW). For every SciQ question, each collection's top candidates are
 compared with brute-force search over the same vectors (recall, identical order) and with its twin.
 """
@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import bench_settings, ingest, median, sciq, sciq_pdf
+from common import median, sciq
 
 
 def build(client: Any, name: str, configuration: dict[str, Any] | None, data: dict[str, Any]) -> Any:
@@ -32,13 +34,19 @@ def build(client: Any, name: str, configuration: dict[str, Any] | None, data: di
 
 async def main(candidates: int) -> None:
     from tutor.embeddings import get_embedder
-    from tutor.vectorstore import EXACT_HNSW, collection_name, open_vector_store
+    from tutor.settings import Settings
+    from tutor.vectorstore import EXACT_HNSW, open_vector_store
 
     items = sciq()
-    async with bench_settings() as settings:
-        course_id = (await ingest(settings, sciq_pdf(items))).course_id
-        store, embedder = open_vector_store(settings), get_embedder(settings)
-        data = store.client.get_collection(collection_name(course_id)).get(include=["embeddings", "documents"])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_vector_store(Settings(chroma_path=Path(tmp) / "chroma"))
+        embedder = get_embedder(Settings())
+        paragraphs = list(dict.fromkeys(i["support"] for i in items))
+        data = {
+            "ids": [f"p{i}" for i in range(len(paragraphs))],
+            "documents": paragraphs,
+            "embeddings": embedder.embed_documents(paragraphs),
+        }
         ids = np.array(data["ids"])
         matrix = np.asarray(data["embeddings"], dtype=np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)

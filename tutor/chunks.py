@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CourseChunk
+from db.models import CourseChunk, Job
 from tutor.vectorstore import ChunkMetadata, ChunkRecord
 
 # Rows per INSERT: a large book has thousands of chunks; asyncpg's 32767-parameter limit allows ~2400 rows.
@@ -94,6 +94,16 @@ async def version(session: AsyncSession, course_id: int) -> ChunkVersion:
         )
     ).one()
     return ChunkVersion(int(row[0]), int(row[1]))
+
+
+async def ingesting(session: AsyncSession, course_id: int) -> bool:
+    """Whether a job is adding to the course now (its chunks reach Chroma before their rows commit)."""
+    busy = await session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.status.in_(("pending", "processing")), Job.payload["course_id"].as_integer() == course_id)
+    )
+    return bool(busy)
 
 
 async def courses_with_chunks(session: AsyncSession) -> list[int]:

@@ -58,6 +58,8 @@ class CourseIndex:
             self.postings[lexeme] = Posting(at, (tf * (K1 + 1) / (tf + norm[at])).astype(np.float32))
         n = len(rows)
         self.idf = {t: math.log(1 + (n - len(p.docs) + 0.5) / (len(p.docs) + 0.5)) for t, p in self.postings.items()}
+        self.rarest = max(self.idf.values(), default=1.0)
+        self.by_id = {r.chunk_id: r for r in self.records}
 
     def search(self, lexemes: list[str], k: int) -> list[LexicalHit]:
         wanted = [t for t in dict.fromkeys(lexemes) if t in self.postings]
@@ -70,7 +72,7 @@ class CourseIndex:
             scores[p.docs] += self.idf[t] * p.weights
             covered[p.docs] += self.idf[t]
         # Every term of the question counts towards coverage, also those the course never uses.
-        total = sum(self.idf.get(t, max(self.idf.values(), default=1.0)) for t in dict.fromkeys(lexemes)) or 1.0
+        total = sum(self.idf.get(t, self.rarest) for t in dict.fromkeys(lexemes)) or 1.0
         matched = np.flatnonzero(scores > 0)
         # Ties broken by row order (stable), so a ranking never depends on hash order or timing.
         top = matched[np.argsort(-scores[matched], kind="stable")][:k]
@@ -92,6 +94,10 @@ class LexicalSearch:
         if index is None or index.version != version:
             index = await self._build(course_id, version)
         return index.search(lexemes, k)
+
+    def current(self, course_id: int) -> CourseIndex | None:
+        """The course's index as the last search left it (its records: the course's chunks, text and citation)."""
+        return self._indexes.get(course_id)
 
     async def _build(self, course_id: int, version: ChunkVersion) -> CourseIndex:
         async with self._building[course_id]:  # concurrent first questions build it once

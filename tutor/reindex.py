@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tutor import chunks
 from tutor.embeddings import Embedder
-from tutor.errors import NotFoundError
+from tutor.errors import ConflictError, NotFoundError
 from tutor.vectorstore import ChunkRecord, VectorStore
 
 BATCH = 64  # as ingestion embeds: the embedder sorts a batch by length and pads little
@@ -43,6 +43,8 @@ async def reindex_course(
     """Embed the course's stored chunks in book order and make them its collection."""
     started = time.perf_counter()
     async with sessions() as session:
+        if await chunks.ingesting(session, course_id):
+            raise ConflictError("course_busy", f"course {course_id} is being ingested; reindex it when the job ends")
         stored = await chunks.course_chunks(session, course_id)
     if not stored:
         raise NotFoundError("no_chunks", f"course {course_id} has no stored chunks to index; upload its PDFs")

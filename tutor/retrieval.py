@@ -25,6 +25,7 @@ from tutor.vectorstore import Hit, VectorStore
 # candidates reranked 0.930 / 0.920 (the answer is verbatim in its gold paragraph for only 0.930 of them).
 CANDIDATES_PER_RESULT = 8
 LEXICAL_WEIGHT = 1.0
+DENSE_WIDTH = 4  # dense similarities fetched for 4x the candidates, to score the lexical ones (ids only: cheap)
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 # A chunk holding nearly all of the question's words, weighted by their rarity in the course, is about what was
 # asked even when the embedding model cannot tell (a code, an identifier, a name it never saw).
@@ -85,26 +86,33 @@ class Retriever:
         self.embedder = embedder
         self.lexical = LexicalSearch(sessions)
 
-    def _dense(self, course_id: int, query: str, n: int) -> tuple[list[float], list[Hit]]:
+    def _nearest(self, course_id: int, query: str, n: int) -> list[tuple[str, float]]:
         vector = self.embedder.embed_query(query)
-        return vector, self.store.query(course_id, vector, k=n, embedding_model=self.embedder.name)
+        return self.store.nearest(course_id, vector, k=n, embedding_model=self.embedder.name)
 
     async def retrieve(self, course_id: int, query: str, *, k: int = 5) -> list[Hit]:
         """The k best chunks; each Hit keeps its dense similarity as `score` (the refusal threshold reads it)."""
         n = k * CANDIDATES_PER_RESULT
-        # The question's embedding (a thread: ONNX) and its lexical ranking (a round trip) run side by side.
-        dense_task = asyncio.ensure_future(asyncio.to_thread(self._dense, course_id, query, n))
+        # The question's embedding and dense search (a thread: ONNX, Chroma) and its lexical ranking (a round
+        # trip) run side by side. The dense side fetches ids and similarities only: the chunks' text and
+        # citations are in the lexical index's records, and a wider list scores the lexical candidates too.
+        nearest_task = asyncio.ensure_future(asyncio.to_thread(self._nearest, course_id, query, DENSE_WIDTH * n))
         try:
             lexical = await self.lexical.search(course_id, query, n)
         finally:
-            vector, dense = await dense_task
-        candidates = fuse(dense, lexical, n)
-        unscored = [h.chunk_id for h in candidates if math.isnan(h.score)]
-        if unscored:
-            similarity = await asyncio.to_thread(
-                self.store.similarities, course_id, vector, unscored, embedding_model=self.embedder.name
-            )
-            candidates = [
-                replace(h, score=similarity.get(h.chunk_id, -1.0)) if math.isnan(h.score) else h for h in candidates
-            ]
+            nearest = await nearest_task
+        index = self.lexical.current(course_id)
+        known = index.by_id if index is not None else {}
+        # Chunks without rows: a course ingested before chunks were stored in PostgreSQL.
+        missing = [cid for cid, _ in nearest[:n] if cid not in known]
+        if missing:
+            known = {**known, **await asyncio.to_thread(self.store.records, course_id, missing)}
+        dense = [Hit(cid, known[cid].text, known[cid].metadata, sim) for cid, sim in nearest[:n] if cid in known]
+        similarity = dict(nearest)
+        # A lexical candidate beyond the wide dense list is at most as similar as its last chunk.
+        floor = nearest[-1][1] if nearest else 0.0
+        candidates = [
+            replace(h, score=similarity.get(h.chunk_id, floor)) if math.isnan(h.score) else h
+            for h in fuse(dense, lexical, n)
+        ]
         return rerank(query, candidates, k)

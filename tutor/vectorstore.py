@@ -9,8 +9,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-import numpy as np
-
 from tutor.errors import TutorError
 from tutor.settings import Settings
 
@@ -251,18 +249,27 @@ class VectorStore:
             )
         ]
 
-    def similarities(
-        self, course_id: int, embedding: list[float], chunk_ids: list[str], *, embedding_model: str
-    ) -> dict[str, float]:
-        """Cosine similarity of the given chunks to `embedding` (chunks the index lacks are left out)."""
-        found = self._on_collection(course_id, embedding_model, lambda c: c.get(ids=chunk_ids, include=["embeddings"]))
-        query = np.asarray(embedding, dtype=np.float32)
-        query /= np.linalg.norm(query) or 1.0
-        out = {}
-        for chunk_id, vector in zip(found["ids"], found["embeddings"], strict=True):
-            v = np.asarray(vector, dtype=np.float32)
-            out[chunk_id] = float(v @ query / (np.linalg.norm(v) or 1.0))
-        return out
+    def nearest(
+        self, course_id: int, embedding: list[float], *, k: int, embedding_model: str
+    ) -> list[tuple[str, float]]:
+        """The k nearest chunks' ids and cosine similarities, without their text (the caller has it)."""
+        result = self._on_collection(
+            course_id,
+            embedding_model,
+            lambda c: c.query(query_embeddings=[embedding], n_results=k, include=["distances"]),
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def records(self, course_id: int, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
+        """Chunks by id, as the index holds them."""
+        collection = self._get(course_id)
+        if collection is None:
+            return {}
+        found = collection.get(ids=chunk_ids, include=["documents", "metadatas"])
+        return {
+            cid: ChunkRecord(cid, text or "", ChunkMetadata.from_chroma(dict(meta or {})))
+            for cid, text, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+        }
 
     def count(self, course_id: int) -> int:
         collection = self._get(course_id)

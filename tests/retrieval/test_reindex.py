@@ -8,12 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ingestion.storage import open_storage
+from ingestion.uploads import UploadedFile, accept_upload
 from tests.chat.sse import answer_text, parse_sse
 from tests.conftest import REPO, settings_env
 from tests.factories import course_pdf, ingest_course, sciq_chapters, sciq_items
 from tests.retrieval.conftest import Parts
+from tutor.errors import ConflictError
+from tutor.identity import Principal
+from tutor.reindex import reindex_course
 from tutor.settings import Settings
 
 
@@ -88,3 +94,24 @@ def test_reindex_wants_a_course_or_all(settings: Settings, db: AsyncEngine) -> N
     assert reindex(settings).returncode == 2
     unknown = reindex(settings, "987654")
     assert unknown.returncode == 1 and "no_chunks" in unknown.stderr
+
+
+async def test_a_course_being_ingested_is_not_reindexed(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, parts: Parts
+) -> None:
+    course_id = await ingest_course(settings, sessions, [("a.pdf", course_pdf(sciq_chapters(1, 1, 1)))])
+    owner = Principal("teacher-chat", "teacher")
+    async with sessions() as session, session.begin():
+        await accept_upload(  # a second file's job, not run yet
+            session,
+            open_storage(settings),
+            settings,
+            uploader=owner,
+            files=[UploadedFile("b.pdf", course_pdf(sciq_chapters(1, 1, 1, offset=10)))],
+            title=None,
+            description=None,
+            course_id=course_id,
+        )
+    with pytest.raises(ConflictError, match="being ingested"):
+        await reindex_course(sessions, parts.store, parts.embedder, course_id)
+    assert parts.store.count(course_id) > 0  # its index is untouched
