@@ -31,8 +31,8 @@ def default_worker_name() -> str:
 
 _BEAT = text(
     """
-    UPDATE job_queue SET heartbeat_at = now(), worker = :worker
-    WHERE job_id = :job_id AND status = 'processing'
+    UPDATE job_queue SET heartbeat_at = now(), worker = :worker, status = 'processing'
+    WHERE job_id = :job_id AND status IN ('processing', 'stalled')
     """
 )
 
@@ -45,7 +45,8 @@ async def heartbeat(
 
     async def beat() -> None:
         # The run claims the job with a heartbeat of its own; beating only after that never keeps alive a job
-        # this delivery turns out not to own (another live worker runs it).
+        # this delivery turns out not to own (another live worker runs it). A live worker whose job was taken
+        # for stalled (its beats were late) takes it back: the job's other delivery leaves it to this run.
         while True:
             await asyncio.sleep(interval_s)
             try:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,8 +27,10 @@ Auth = Callable[..., dict[str, str]]
 
 @pytest.fixture(scope="module")
 def quick(settings: Settings) -> Settings:
-    """Heartbeats every second; a job silent for 4 s is stalled."""
-    return settings.model_copy(update={"job_heartbeat_s": 1.0, "job_stalled_after_s": 4.0})
+    """Heartbeats every second; a job silent for 4 s is stalled. A queue of its own: only this test's workers."""
+    return settings.model_copy(
+        update={"job_heartbeat_s": 1.0, "job_stalled_after_s": 4.0, "celery_queue": f"stall-{uuid.uuid4().hex[:6]}"}
+    )
 
 
 @pytest.fixture
