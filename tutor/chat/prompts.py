@@ -38,6 +38,22 @@ def resolve_follow_up(message: str, previous_questions: list[str]) -> str:
     return f"{' '.join(topic)} {message}".strip() if topic else message
 
 
+# Words of a side question that name no subject of their own.
+SIDE_WORDS = frozenset(["course", "topic", "question", "says", "book", "notes", "mean", "means", "help", "hint"])
+REFERS_BACK = re.compile(
+    r"\b(?:this|that|it|these|those|the)\s+(?:topic|question|one|idea|concept|term|thing)\b|\b(?:it|this|that)\b", re.I
+)
+
+
+def about_open_question(message: str, question: str) -> str:
+    """A side question during a quiz that points at the open question ("what does the course say about this
+    topic?") is searched with the question's words; one that names its own subject is searched as asked."""
+    own = [w for w in prose_words(message, 4) if w.lower() not in QUESTION_WORDS | SIDE_WORDS]
+    if REFERS_BACK.search(message) or not own:
+        return f"{question} {message}"
+    return message
+
+
 def quote(text: str) -> str:
     # Passages can contain anything; fencing them keeps them from reading as instructions or closing our markup.
     return text.replace("<<<", "\u2039" * 3).replace(">>>", "\u203a" * 3)

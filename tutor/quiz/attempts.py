@@ -26,6 +26,8 @@ class AskedQuestion:
     question_number: int
     text: str
     options: dict[str, str]
+    # The correct option's text, never shown: a side question's answer must not give it away.
+    withheld: str = ""
 
 
 async def open_attempt(session: AsyncSession, session_id: str, *, for_update: bool = False) -> QuizAttempt | None:
@@ -85,6 +87,7 @@ async def asked(session: AsyncSession, attempt: QuizAttempt) -> AskedQuestion | 
         number,
         question.question_text,
         question.options,
+        question.options.get(question.correct_answer, ""),
     )
 
 
