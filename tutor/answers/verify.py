@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -59,6 +60,38 @@ NUMBER_WORDS = frozenset(
 # Words a faithful paraphrase brings without adding a fact: general verbs, quantifiers, connectives, frames.
 PARAPHRASE = frozenset(
     [
+        "great",
+        "good",
+        "question",
+        "questions",
+        "hope",
+        "glad",
+        "sure",
+        "happy",
+        "ask",
+        "asked",
+        "let",
+        "look",
+        "according",
+        "basically",
+        "brief",
+        "briefly",
+        "course",
+        "explain",
+        "explains",
+        "explained",
+        "lesson",
+        "note",
+        "notes",
+        "passage",
+        "passages",
+        "say",
+        "short",
+        "simply",
+        "states",
+        "summary",
+        "text",
+        "textbook",
         "able",
         "about",
         "actually",
@@ -293,7 +326,8 @@ PARAPHRASE = frozenset(
 )
 GENERIC = STOP | COMMON_WORDS | QUESTION_WORDS | PARAPHRASE
 MIN_SIMILARITY = 0.55  # the best passage sentence must mean nearly the same
-MIN_CLAIM_WORDS = 3  # "Great question!" is not a claim
+ALIGNED = 2  # windows nearest in meaning the claim may be supported by
+MIN_CLAIM_WORDS = 1  # "Great question!" is not a claim: it has no content word
 
 
 @dataclass(frozen=True)
@@ -341,7 +375,8 @@ class SupportChecker:
         if not sources:
             return Verdict(sentence, cited, False, True, "no passage to check against")
         words, numbers, named = _content(claim), _numbers(claim), _named(claim)
-        best: tuple[float, float, set[str]] | None = None  # (coverage, similarity, missing)
+        counts = Counter(stem(w) for w in tokens(claim) if stem(w) in words)
+        windows: list[tuple[float, float, set[str]]] = []  # (coverage, similarity, missing)
         query = self.vectors.query(claim) if self.vectors is not None else None
         for passage in sources:
             units = [s.text for s in split_passage(passage.text)] or [passage.text]
@@ -353,18 +388,22 @@ class SupportChecker:
             for i, unit in enumerate(units):
                 # A claim may join two neighbouring sentences of the course.
                 window = unit if i + 1 >= len(units) else f"{unit} {units[i + 1]}"
-                present = {stem(w) for w in tokens(window)}
+                present = Counter(stem(w) for w in tokens(window))
+                # A term said more often than the passage says it ("fetus or a fetus") replaced another.
+                repeated = {f"{t} (repeated)" for t, n in counts.items() if n > max(1, present[t])}
                 missing = (
-                    (words - present)
+                    (words - present.keys())
+                    | repeated
                     | {n for n in numbers if n not in window.lower()}
                     | {w for w in named if stem(w) not in present}
                 )
                 coverage = 1 - len(missing) / max(1, len(words | numbers | named))
                 similarity = float(max(dense[i], dense[i + 1] if i + 1 < len(dense) else -1.0)) if len(dense) else 1.0
-                if best is None or (coverage, similarity) > (best[0], best[1]):
-                    best = (coverage, similarity, missing)
-        assert best is not None
-        coverage, similarity, missing = best
+                windows.append((coverage, similarity, missing))
+        # The claim is held against what it paraphrases (the windows nearest in meaning), not against any
+        # sentence that happens to share its words: a swapped term often appears elsewhere in the passage.
+        nearest = sorted(windows, key=lambda w: -w[1])[:ALIGNED] if query is not None else windows
+        coverage, similarity, missing = max(nearest, key=lambda w: (w[0], w[1]))
         if missing:
             return Verdict(
                 sentence, cited, False, True, "not in the passage: " + ", ".join(sorted(missing)), similarity
