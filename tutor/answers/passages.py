@@ -112,4 +112,5 @@ def _short(block: str) -> bool:
     flat = " ".join(block.split())
     if len(flat.split()) > 25:
         return False
-    return _is_code(block) or not re.search(r"[.!?]", flat) or not _sentence_like(flat)
+    ends = re.search(r"[.!?]", flat) or ENDS_SENTENCE.search(flat)
+    return _is_code(block) or not ends or not _sentence_like(flat)
