@@ -58,6 +58,7 @@ class CoursePlan:
     files_by_name: dict[str, SourceFile]
     quiz_sources: dict[str, int] = field(default_factory=dict)  # who wrote the quizzes: "llm" / "offline"
     week_sources: dict[str, int] = field(default_factory=dict)  # who wrote each week's title and objectives
+    notes: list[str] = field(default_factory=list)  # what the teacher should know about the structure
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,12 @@ class IngestResult:
     quiz_sources: dict[str, int]
     week_sources: dict[str, int]
     seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)  # e.g. chapters merged to respect max_weeks, back matter left out
 
     @property
     def summary(self) -> str:
-        return f"Done: {self.modules} weeks, {self.topics} topics, {self.questions} questions, {self.chunks} chunks"
+        done = f"Done: {self.modules} weeks, {self.topics} topics, {self.questions} questions, {self.chunks} chunks"
+        return done + "".join(f". Note: {n}" for n in self.notes)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +181,7 @@ async def write_course(
             **{k: round(v, 3) for k, v in (seconds or {}).items()},
             "write": round(time.perf_counter() - started, 3),
         },
+        notes=plan.notes,
     )
 
 

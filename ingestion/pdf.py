@@ -44,6 +44,7 @@ class Section:
     page_start: int
     page_end: int
     paragraphs: list[Paragraph] = field(default_factory=list)
+    untitled: bool = False  # the text before the first heading (its title is the file's name)
 
 
 @dataclass
@@ -191,6 +192,7 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
         return None
 
     normal = Counter[str]()
+    exact = Counter[str]()
     zone_pages = Counter[str]()
     for blocks, h in zip(pages, heights, strict=True):
         seen_zones = set()
@@ -198,6 +200,7 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
             z = zone(b, h)
             if z and len(b.text) < 100:
                 normal[re.sub(r"[\d\W]+", "", b.text.lower())] += 1
+                exact[b.text] += 1
                 seen_zones.add(z)
         zone_pages.update(seen_zones)
     many = max(3, len(pages) // 3)
@@ -212,14 +215,22 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
                 and len(b.text) < 100
                 and (
                     PAGE_NUMBER.match(b.text)
-                    or normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many
-                    or (z in running and b.size <= body)
+                    or exact[b.text] >= many
+                    # "Chapter 3: Cells" atop its first page differs from the others by its number alone, like a
+                    # running header does; but a header is not set larger than the body text.
+                    or (normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many and b.size < body * 1.15)
+                    or (z in running and b.size <= body and not _running_text(b))
                 )
             ):
                 continue
             page_blocks.append(b)
         kept.append(page_blocks)
     return kept
+
+
+def _running_text(block: Block) -> bool:
+    """A paragraph's line carried over the page break reads as text (a sentence's end, a lower-case start)."""
+    return block.text.rstrip().endswith((".", "!", "?")) or block.text[:1].islower()
 
 
 def _norm(text: str) -> str:
@@ -303,7 +314,7 @@ def _font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int
 
 def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading], filename: str) -> list[Section]:
     sections: list[Section] = []
-    current = Section(1, filename.rsplit(".", 1)[0], 1, 1)
+    current = Section(1, filename.rsplit(".", 1)[0], 1, 1, untitled=True)
     for p, blocks in enumerate(pages, 1):
         starts = sorted(i for (page, i) in headings if page == p and i < 0)
         for i in starts:  # bookmarks not found in the text start at the top of their page

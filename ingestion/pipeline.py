@@ -33,11 +33,12 @@ from ingestion.course_writer import (
     write_course,
 )
 from ingestion.errors import IngestionError
+from ingestion.keyterms import key_terms
 from ingestion.pdf import ParsedDocument, parse_pdf
 from ingestion.quizgen import QuestionDraft, generate_module_quiz
 from ingestion.quizgen_llm import generate_with_llm
 from ingestion.storage import FileStorage
-from ingestion.structure import ModuleDraft, build_structure, key_terms
+from ingestion.structure import ModuleDraft, build_structure
 from ingestion.weeks_llm import write_week
 from tutor.embeddings import Embedder
 from tutor.llm.base import LLM
@@ -130,7 +131,8 @@ class Ingestor:
             self.sessions, job_id, 25, f"Structuring {sum(d.page_count for d in docs)} pages into weeks.{note}"
         )
         with self.timings.stage("structure"):
-            modules = await asyncio.to_thread(build_structure, docs)
+            structure = await asyncio.to_thread(build_structure, docs, max_weeks=self.settings.max_weeks)
+        modules = structure.modules
         if not modules:
             raise IngestionError("no_content", "no usable text was found in the uploaded PDFs")
 
@@ -154,7 +156,9 @@ class Ingestor:
             ids = await reserve_ids(session, course_id, modules)
         await self._embed_and_store(job_id, course_id, chunk_records(course_id, chunks, ids), note)
         await jobs.report(self.sessions, job_id, 92, f"Saving the course.{note}")
-        return CoursePlan(docs, modules, quizzes, chunks, ids, files_by_name, quiz_sources, week_sources)
+        return CoursePlan(
+            docs, modules, quizzes, chunks, ids, files_by_name, quiz_sources, week_sources, structure.notes
+        )
 
     async def _embed_and_store(self, job_id: str, course_id: int, records: list[ChunkRecord], note: str) -> None:
         storing: asyncio.Task[None] | None = None

@@ -10,7 +10,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from ingestion.structure import SENTENCE_END, ModuleDraft, key_terms
+from ingestion.keyterms import SENTENCE_END, key_terms
+from ingestion.structure import ModuleDraft
 from tutor.quiz.validation import LETTERS, question_problems
 
 BLANK = "_____"
