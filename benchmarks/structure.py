@@ -114,6 +114,30 @@ def measure_generated() -> dict[str, object]:
     }
 
 
+def monospaced_reach() -> dict[str, object]:
+    """Of the characters the Erickson PDFs set in a monospaced font, the share found in the chunks."""
+    from ingestion.chunking import chunk_topic
+    from ingestion.pdf import _mono
+
+    total = found = spans = 0
+    for name in CHAPTERS:
+        data = (DATA / name).read_bytes()
+        course = build_structure([parse_pdf(data, name)])
+        chunks = " ".join(c.text for m in course.modules for t in m.topics for c in chunk_topic(t))
+        flat = re.sub(r"\s+", "", chunks)
+        with pymupdf.open(stream=data) as doc:
+            for page in doc:
+                for block in page.get_text("dict")["blocks"]:
+                    for line in block.get("lines", []):
+                        for span in line["spans"]:
+                            text = re.sub(r"\s+", "", span["text"])
+                            if _mono(span) and text:
+                                spans += 1
+                                total += len(text)
+                                found += len(text) if text in flat else 0
+    return {"monospaced_spans": spans, "monospaced_chars": total, "share_in_chunks": round(found / max(total, 1), 3)}
+
+
 def main() -> None:
     sections = printed_sections()
     print(
@@ -123,6 +147,7 @@ def main() -> None:
                 "font_headings": measure(False, sections),
                 "outline": measure(True, sections),
                 "generated_textbook_with_outline": measure_generated(),
+                "erickson_monospaced_text": monospaced_reach(),
             },
             indent=2,
         )

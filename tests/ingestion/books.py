@@ -99,7 +99,12 @@ def book_pdf(entries: list[Entry], *, outline: bool = True) -> bytes:
 
 def _blocks(pdf: FPDF, blocks: list[Block]) -> None:
     for block in blocks:
-        if block.text:
+        if block.text and "`" in block.text:  # `name` is set in Courier inside the sentence: inline code
+            for i, piece in enumerate(latin1(block.text).split("`")):
+                pdf.set_font("Courier" if i % 2 else "Helvetica", "", BODY_PT)
+                pdf.write(6, piece)
+            pdf.ln(9)
+        elif block.text:
             pdf.set_font("Helvetica", "", BODY_PT)
             pdf.multi_cell(0, 6, latin1(block.text))
             pdf.ln(3)
