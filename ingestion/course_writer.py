@@ -209,6 +209,7 @@ def _add_quiz(
             correct_answer=q.correct_answer,
             explanation=q.explanation,
             difficulty=q.difficulty,
+            needs_review=q.needs_review,
         )
         for q in questions
     )

@@ -33,9 +33,8 @@ from ingestion.course_writer import (
     write_course,
 )
 from ingestion.errors import IngestionError
-from ingestion.keyterms import key_terms
 from ingestion.pdf import ParsedDocument, parse_pdf
-from ingestion.quizgen import QuestionDraft, generate_module_quiz
+from ingestion.quizgen import QuestionDraft, generate_module_quiz, glossary
 from ingestion.quizgen_llm import generate_with_llm
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, build_structure
@@ -218,9 +217,8 @@ class Ingestor:
         return written
 
     def _quizzes(self, modules: list[ModuleDraft]) -> list[list[QuestionDraft]]:
-        text = "\n\n".join(t.content for m in modules for t in m.topics)
-        terms = key_terms(text, 60)
-        return [generate_module_quiz(m, terms, num_questions=QUESTIONS_PER_QUIZ, seed=m.week) for m in modules]
+        terms, aliases = glossary(modules)
+        return [generate_module_quiz(m, terms, aliases, num_questions=QUESTIONS_PER_QUIZ, seed=m.week) for m in modules]
 
     def _chunks(self, course_id: int, modules: list[ModuleDraft], files: dict[str, SourceFile]) -> list[PlannedChunk]:
         planned = []
