@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +54,7 @@ async def _ready(client: httpx.AsyncClient, timeout: float = 30) -> bool:
 async def test_hostile_files_are_refused_or_fail_with_a_named_reason_and_nothing_breaks(
     client: httpx.AsyncClient, auth: Auth, settings: Settings, worker: subprocess.Popen[bytes]
 ) -> None:
-    teacher = auth("teacher-hostile", "teacher")
+    teacher = auth(f"teacher-hostile-{uuid.uuid4().hex[:8]}", "teacher")  # its own hourly upload budget
     outcomes: dict[str, str] = {}
     with PeakRss(worker.pid) as rss:
         for kind, name, data in _hostile():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -75,7 +76,7 @@ def test_the_sandbox_names_the_errors_the_parser_raises() -> None:
 async def test_a_flate_bomb_fails_its_job_as_too_complex_and_the_worker_serves_the_next_job(
     client: httpx.AsyncClient, auth: Auth, settings: Settings, worker: subprocess.Popen[bytes]
 ) -> None:
-    teacher = auth("teacher-bomb", "teacher")
+    teacher = auth(f"teacher-bomb-{uuid.uuid4().hex[:8]}", "teacher")  # its own hourly upload budget
     bomb = flate_bomb(400)
     assert len(bomb) < 2 * MB
     with PeakRss(worker.pid) as rss:
