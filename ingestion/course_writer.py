@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -20,6 +20,7 @@ from ingestion.chunking import ChunkDraft, chunk_id
 from ingestion.pdf import ParsedDocument
 from ingestion.quizgen import QuestionDraft
 from ingestion.structure import ModuleDraft, TopicDraft
+from tutor.chunks import add_chunks
 from tutor.vectorstore import ChunkMetadata, ChunkRecord
 
 
@@ -162,6 +163,9 @@ async def write_course(
             _add_quiz(session, course_id, module_id, week, draft.title, questions)
             question_count += len(questions)
     await session.flush()
+    # The chunks' rows in PostgreSQL (the lexical index and reindexing read them), citing their final weeks.
+    final_ids = replace(plan.ids, week_offset=week_offset)
+    await add_chunks(session, chunk_records(course_id, plan.chunks, final_ids), [p.chunk.index for p in plan.chunks])
     await session.execute(
         update(Course).where(Course.course_id == course_id).values(status="active", updated_at=func.now())
     )
