@@ -26,11 +26,7 @@ def _draft(module: Module, topics: list[Topic], sources: dict[int, TopicSource])
     for index, t in enumerate(topics, 1):
         source = sources.get(t.id)
         page = source.page_start if source else 1
-        paragraphs = [
-            Paragraph(p.strip(), page, "code" if p.strip().startswith("```") else "text")
-            for p in t.content.split("\n\n")
-            if p.strip()
-        ]
+        paragraphs = [Paragraph(p.strip(), page) for p in t.content.split("\n\n") if p.strip()]
         drafts.append(
             TopicDraft(
                 title=t.title,
@@ -54,6 +50,7 @@ async def regenerate_week_quiz(
     """The week's quiz with fresh questions from its topics (the offline generator: answerable from the course, its
     key right by construction). The quiz keeps its id, so links and past results stay; its questions are new and
     not yet reviewed. A week without a quiz gets one."""
+    # Every week's text: distractors are other key terms of the course, as at ingestion.
     modules = list(
         (
             await session.execute(select(Module).where(Module.course_id == module.course_id).order_by(Module.week))
@@ -69,7 +66,6 @@ async def regenerate_week_quiz(
             )
         ).scalars()
     )
-    # Distractors come from the whole course's key terms, as when the course was built.
     drafts = {m.id: _draft(m, [t for t in topics if t.module_id == m.id], sources) for m in modules}
     terms, aliases = glossary(list(drafts.values()))
     questions = generate_module_quiz(
@@ -106,7 +102,6 @@ async def regenerate_week_quiz(
             correct_answer=q.correct_answer,
             explanation=q.explanation,
             difficulty=q.difficulty,
-            needs_review=q.needs_review,
         )
         for q in questions
     )

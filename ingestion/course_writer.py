@@ -163,7 +163,7 @@ async def write_course(
             _add_quiz(session, course_id, module_id, week, draft.title, questions)
             question_count += len(questions)
     await session.flush()
-    # The chunks' rows in PostgreSQL (the lexical index and reindexing read them), citing their final weeks.
+    # The chunks' rows (the source of truth the index is rebuilt from) go in the same transaction as the weeks.
     final_ids = replace(plan.ids, week_offset=week_offset)
     await add_chunks(session, chunk_records(course_id, plan.chunks, final_ids), [p.chunk.index for p in plan.chunks])
     await session.execute(

@@ -9,13 +9,15 @@ from collections import Counter
 from tutor.textutil import COMMON_WORDS, PROSE_WORD
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-STOPWORDS = COMMON_WORDS  # words that are never a key term
+# The word pattern and the common words are the tutor's one set (tutor.textutil), not a copy.
+WORD = PROSE_WORD
+STOPWORDS = COMMON_WORDS
 
 
 def key_terms(text: str, k: int, *, background: str = "") -> list[str]:
     """Salient words of `text`: frequent content words, discounted when common in `background` too."""
-    counts = Counter(w.lower() for w in PROSE_WORD.findall(text) if w.lower() not in STOPWORDS and not w.isupper())
-    base = Counter(w.lower() for w in PROSE_WORD.findall(background)) if background else Counter()
+    counts = Counter(w.lower() for w in WORD.findall(text) if w.lower() not in STOPWORDS and not w.isupper())
+    base = Counter(w.lower() for w in WORD.findall(background)) if background else Counter()
     total_base = sum(base.values()) or 1
     scored = {
         w: n * math.log(1 + len(w)) / (1 + 50 * base[w] / total_base)
