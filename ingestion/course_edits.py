@@ -52,8 +52,9 @@ async def regenerate_week_quiz(
     not yet reviewed. A week without a quiz gets one."""
     # Every week's text: distractors are other key terms of the course, as at ingestion.
     modules = list(
-        (await session.execute(select(Module).where(Module.course_id == module.course_id).order_by(Module.week)))
-        .scalars()
+        (
+            await session.execute(select(Module).where(Module.course_id == module.course_id).order_by(Module.week))
+        ).scalars()
     )
     topics = list(
         (
