@@ -160,6 +160,32 @@ def signin_link(
         raise typer.Exit(1) from None
 
 
+@app.command()
+def backup(path: Path = typer.Argument(..., dir_okay=False, help="The archive to write (.tar.gz)")) -> None:
+    """Write one archive of this deployment: database rows, uploaded files and the search index."""
+    from api.backup import backup as run_backup
+    from tutor.errors import TutorError
+
+    try:
+        typer.echo(f"backed up {run_backup(_settings(), path).summary()}")
+    except TutorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(path: Path = typer.Argument(..., dir_okay=False, help="An archive written by `tutor backup`")) -> None:
+    """Restore a backup into an empty database (or data dir) and search index, then migrate it to this release."""
+    from api.backup import restore as run_restore
+    from tutor.errors import TutorError
+
+    try:
+        typer.echo(f"restored {run_restore(_settings(), path).summary()}")
+    except TutorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Upgrade the schema to REVISION (default: head)."""

@@ -328,3 +328,5 @@ class QuizAttempt(Base):
     response_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("quiz_responses.id", name="fk_attempt_response", ondelete="SET NULL")
     )
+    # 0004: the questions as asked (text, options, key, explanation), in order; NULL for older attempts.
+    questions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)

@@ -15,10 +15,11 @@ from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
 from ingestion.course_edits import remove_course
 from ingestion.storage import open_storage
-from tutor.course_overview import deletion_summary, managed_courses, set_status
+from tutor.course_overview import deletion_summary, set_status
 from tutor.courses import create_course, visible_course
 from tutor.errors import TutorError
 from tutor.identity import Principal
+from tutor.overview import course_summaries
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +36,7 @@ async def course_list(
     web: WebSession = Depends(current_web_session),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    courses = await managed_courses(session, user)
+    courses = await course_summaries(session, user, limit=200)
     return render(request, "teach/courses.html", web=web, user=user, courses=courses, created=created, deleted=deleted)
 
 

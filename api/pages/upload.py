@@ -8,17 +8,18 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, get_state
+from api.filenames import from_form
 from api.pages.render import render
 from api.params import FormId
 from api.ratelimit import hit
 from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
 from db.models import Job
-from ingestion.jobs import visible_job
+from ingestion.jobs import job_course_id, visible_job
 from ingestion.storage import open_storage
-from ingestion.uploads import UploadedFile, accept_upload, enqueue_upload
-from tutor.course_overview import managed_courses
+from ingestion.uploads import UploadError, spooled, submit_upload
 from tutor.identity import Principal
+from tutor.overview import course_summaries
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,9 +71,7 @@ def job_progress(job: Job) -> JobProgressOut:
         else:
             state = "waiting"
         stages.append(StageOut(name=name, state=state))
-    course_id = (job.result or {}).get("course_id", (job.payload or {}).get("course_id"))
-    if status == "failed" and (job.payload or {}).get("created_course"):
-        course_id = None  # the course it was building was removed with the failure
+    course_id = job_course_id(job)
     return JobProgressOut(
         job_id=job.job_id,
         status=status,
@@ -94,7 +93,7 @@ async def upload_page(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
-    courses = await managed_courses(session, user)
+    courses = await course_summaries(session, user, limit=200)
     s = state.settings
     return render(
         request,
@@ -122,23 +121,21 @@ async def upload(
 ) -> UploadOut:
     settings = state.settings
     await hit(request, f"upload:{user.user_id}", settings.rate_limit_uploads_per_hour, 3600, "uploads")
-    most = settings.max_upload_mb * 1024 * 1024
-    uploads = []
-    for f in files[: settings.max_files_per_upload + 1]:  # accept_upload names the limit when it is exceeded
-        uploads.append(UploadedFile(f.filename or "upload.pdf", await f.read(most + 1)))
-        await f.close()
-    storage = open_storage(settings)
-    receipt = await accept_upload(
-        session,
-        storage,
-        settings,
-        uploader=user,
-        files=uploads,
-        title=title,
-        description=description,
-        course_id=course_id,
-    )
-    await enqueue_upload(session, storage, state.celery, settings, receipt)
+    if len(files) > settings.max_files_per_upload:
+        raise UploadError("too_many_files", f"at most {settings.max_files_per_upload} files per upload")
+    sources = [(from_form(f.filename or "upload.pdf"), f.file) for f in files]
+    async with spooled(sources, settings) as uploads:
+        receipt = await submit_upload(
+            session,
+            open_storage(settings),
+            settings,
+            state.celery,
+            uploader=user,
+            files=uploads,
+            title=title,
+            description=description,
+            course_id=course_id,
+        )
     return UploadOut(
         job_id=receipt.job_id,
         course_id=receipt.course_id,
