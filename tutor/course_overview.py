@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course
-from tutor.errors import TutorError
-from tutor.identity import utcnow
-
-CourseStatus = Literal["draft", "active", "archived"]
-STATUSES: tuple[CourseStatus, ...] = ("draft", "active", "archived")
 
 # One course with its counts (the course page's header and the delete confirmation; the list of courses is
 # tutor.overview's); the correlated subqueries each use an index on course_id (or module_id),
@@ -62,13 +56,6 @@ class CourseSummary:
 async def course_summary(session: AsyncSession, course: Course) -> CourseSummary:
     rows = await session.execute(_OVERVIEW, {"course_id": course.course_id})
     return CourseSummary(*rows.one())
-
-
-async def set_status(course: Course, status: str) -> None:
-    if status not in STATUSES:
-        raise TutorError("invalid_status", f"a course's status is one of {', '.join(STATUSES)}", status=422)
-    course.status = status
-    course.updated_at = utcnow()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""A teacher fixing a generated course: edit texts, move weeks and topics, edit and review quiz questions.
+"""A teacher fixing a generated course: move weeks and topics one place, edit and review quiz questions.
 
 Each change is a row change the chat reads on its next turn: what students see changes at once.
 """
@@ -10,46 +10,13 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
-from tutor.courses import reorder_modules, reorder_topics, visible_course
-from tutor.errors import NotFoundError, TutorError
-from tutor.identity import Principal, utcnow
-from tutor.quiz.service import check_question, question_of
+from db.models import Course, Module, Quiz, QuizQuestion, Topic
+from tutor.courses import reorder_modules, reorder_topics
+from tutor.identity import utcnow
+from tutor.quiz import service as quiz_service
+from tutor.quiz.service import question_of
 
 Direction = Literal["up", "down"]
-
-
-class ReviewInputError(TutorError):
-    status = 422
-
-
-def _title(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ReviewInputError("title_required", "a title cannot be empty")
-    if len(value) > 500:
-        raise ReviewInputError("title_too_long", "a title has at most 500 characters")
-    return value
-
-
-def edit_course(course: Course, *, title: str, description: str) -> None:
-    course.title = _title(title)
-    course.description = description.strip() or None
-    course.updated_at = utcnow()
-
-
-def edit_module(module: Module, *, title: str, description: str, objectives: str) -> None:
-    """`objectives` one per line, as the form's text area holds them."""
-    module.title = _title(title)
-    module.description = description.strip() or None
-    module.learning_objectives = [line.strip() for line in objectives.splitlines() if line.strip()]
-
-
-def edit_topic(topic: Topic, *, title: str, content: str) -> None:
-    if not content.strip():
-        raise ReviewInputError("content_required", "a topic's content cannot be empty: delete text, not all of it")
-    topic.title = _title(title)
-    topic.content = content.strip()
 
 
 def _moved(ids: list[int], item: int, direction: Direction) -> list[int]:
@@ -94,13 +61,17 @@ async def replace_question(
     explanation: str,
 ) -> QuizQuestion:
     """A teacher's edit is a review: the question counts as checked from now on."""
-    question = await question_of(session, quiz, number)
-    options = {letter: text.strip() for letter, text in options.items() if text.strip()}
-    check_question(question_text.strip(), options, correct_answer)
-    question.question_text = question_text.strip()
-    question.options = options
-    question.correct_answer = correct_answer
-    question.explanation = explanation.strip() or None
+    old = await question_of(session, quiz, number)
+    question = await quiz_service.replace_question(
+        session,
+        quiz,
+        number,
+        question_text=question_text.strip(),
+        options={letter: text.strip() for letter, text in options.items() if text.strip()},
+        correct_answer=correct_answer,
+        explanation=explanation.strip() or None,
+        difficulty=old.difficulty,
+    )
     question.reviewed_at = utcnow()
     await session.flush()
     return question
@@ -120,15 +91,3 @@ async def reviewed_questions(session: AsyncSession, course_id: int) -> set[tuple
         .where(Quiz.course_id == course_id, QuizQuestion.reviewed_at.is_not(None))
     )
     return {(quiz_id, int(number)) for quiz_id, number in rows.all()}
-
-
-async def managed_file(session: AsyncSession, user: Principal, file_id: str) -> SourceFile:
-    """A source file of a course this user manages; 404 otherwise."""
-    found = (await session.execute(select(SourceFile).where(SourceFile.file_id == file_id))).scalar_one_or_none()
-    try:
-        if found is None:
-            raise NotFoundError("file_not_found", f"no file {file_id}")
-        await visible_course(session, user, found.course_id, manage=True)
-    except NotFoundError:
-        raise NotFoundError("file_not_found", f"no file {file_id}") from None
-    return found

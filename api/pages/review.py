@@ -10,15 +10,28 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, get_state
+from api.pages.forms import form_edit
 from api.pages.render import redirect, render
 from api.params import PathId
 from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
 from ingestion.course_edits import regenerate_week_quiz
+from ingestion.files import managed_file
 from ingestion.storage import open_storage
 from tutor import course_review as review
 from tutor.course_overview import course_summary
-from tutor.courses import full_course, managed_module, managed_topic, visible_course
+from tutor.courses import (
+    CourseEdit,
+    ModuleEdit,
+    TopicEdit,
+    edit_course,
+    edit_module,
+    edit_topic,
+    full_course,
+    managed_module,
+    managed_topic,
+    visible_course,
+)
 from tutor.errors import TutorError
 from tutor.identity import Principal
 from tutor.quiz import service as quizzes
@@ -74,7 +87,7 @@ def _focus_dir(wanted: str | None, first: bool, last: bool) -> str:
 
 
 @router.post("/teach/courses/{course_id}/edit")
-async def edit_course(
+async def save_course(
     course_id: PathId,
     title: str = Form(""),
     description: str = Form(""),
@@ -82,14 +95,13 @@ async def edit_course(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    review.edit_course(
-        await visible_course(session, user, course_id, manage=True), title=title, description=description
-    )
+    edit = form_edit(CourseEdit, title=title.strip(), description=description.strip() or None)
+    await edit_course(session, user, course_id, edit)
     return redirect(f"/teach/courses/{course_id}#course")
 
 
 @router.post("/teach/modules/{module_id}/edit")
-async def edit_module(
+async def save_module(
     module_id: PathId,
     title: str = Form(""),
     description: str = Form(""),
@@ -98,8 +110,11 @@ async def edit_module(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    module = await managed_module(session, user, module_id)
-    review.edit_module(module, title=title, description=description, objectives=objectives)
+    objectives_list = [line.strip() for line in objectives.splitlines() if line.strip()]
+    edit = form_edit(
+        ModuleEdit, title=title, description=description.strip() or None, learning_objectives=objectives_list
+    )
+    module = await edit_module(session, user, module_id, edit)
     return redirect(f"/teach/courses/{module.course_id}#week-{module.id}")
 
 
@@ -118,7 +133,7 @@ async def move_module(
 
 
 @router.post("/teach/topics/{topic_id}/edit")
-async def edit_topic(
+async def save_topic(
     topic_id: PathId,
     title: str = Form(""),
     content: str = Form(""),
@@ -126,8 +141,7 @@ async def edit_topic(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    topic = await managed_topic(session, user, topic_id)
-    review.edit_topic(topic, title=title, content=content)
+    topic = await edit_topic(session, user, topic_id, form_edit(TopicEdit, title=title, content=content.strip()))
     module = await managed_module(session, user, topic.module_id)
     return redirect(f"/teach/courses/{module.course_id}#topic-{topic.id}")
 
@@ -252,7 +266,7 @@ async def source_pdf(
     state: AppState = Depends(get_state),
 ) -> Response:
     """The PDF inline, so `#page=N` opens it at the cited page in the browser's viewer."""
-    found = await review.managed_file(session, user, file_id)
+    found = await managed_file(session, user, file_id)
     data = await asyncio.to_thread(open_storage(state.settings).get, found.file_path or "")
     return Response(
         data,
