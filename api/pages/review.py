@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -58,6 +59,35 @@ async def course_page(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
+    return await _course_page(request, user, web, session, state, course_id, created=created, moved=moved, move_dir=dir)
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A refused question form, shown next to it with what the teacher typed."""
+
+    target: str  # the form's id prefix
+    message: str
+    question_text: str
+    options: dict[str, str]
+    correct_answer: str
+    explanation: str
+
+
+async def _course_page(
+    request: Request,
+    user: Principal,
+    web: WebSession,
+    session: AsyncSession,
+    state: AppState,
+    course_id: int,
+    *,
+    status: int = 200,
+    form_error: FormError | None = None,
+    created: int | None = None,
+    moved: str | None = None,
+    move_dir: str | None = None,
+) -> Response:
     course = await visible_course(session, user, course_id, manage=True)
     view = await full_course(session, course, with_answers=True)
     sources = await asyncio.to_thread(state.vector_store().topic_sources, course_id)
@@ -66,6 +96,7 @@ async def course_page(
         "teach/course.html",
         web=web,
         user=user,
+        status=status,
         course=view,
         summary=await course_summary(session, course),
         sources=sources,
@@ -73,8 +104,9 @@ async def course_page(
         letters=LETTERS,
         created=created,
         moved=moved,
-        move_dir=dir,
+        move_dir=move_dir,
         focus_dir=_focus_dir,
+        form_error=form_error,
     )
 
 
@@ -162,6 +194,7 @@ async def move_topic(
 
 @router.post("/teach/quizzes/{quiz_id}/questions/{number}/edit")
 async def edit_question(
+    request: Request,
     quiz_id: str,
     number: PathId,
     question_text: str = Form(""),
@@ -172,19 +205,27 @@ async def edit_question(
     correct_answer: str = Form(""),
     explanation: str = Form(""),
     user: Principal = Depends(current_web_teacher),
-    _: WebSession = Depends(csrf_protect),
+    web: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
+    state: AppState = Depends(get_state),
 ) -> Response:
     quiz, course = await quizzes.quiz_for(session, user, quiz_id, manage=True)
-    await review.replace_question(
-        session,
-        quiz,
-        number,
-        question_text=question_text,
-        options={"A": option_a, "B": option_b, "C": option_c, "D": option_d},
-        correct_answer=correct_answer,
-        explanation=explanation,
-    )
+    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
+    try:
+        await review.replace_question(
+            session,
+            quiz,
+            number,
+            question_text=question_text,
+            options=options,
+            correct_answer=correct_answer,
+            explanation=explanation,
+        )
+    except TutorError as exc:
+        if exc.status != 422:
+            raise
+        error = FormError(f"q-{quiz_id}-{number}", exc.message, question_text, options, correct_answer, explanation)
+        return await _course_page(request, user, web, session, state, course.course_id, status=422, form_error=error)
     return redirect(f"/teach/courses/{course.course_id}#q-{quiz_id}-{number}")
 
 
@@ -216,6 +257,7 @@ async def delete_question(
 
 @router.post("/teach/quizzes/{quiz_id}/questions")
 async def add_question(
+    request: Request,
     quiz_id: str,
     question_text: str = Form(""),
     option_a: str = Form(""),
@@ -225,21 +267,28 @@ async def add_question(
     correct_answer: str = Form(""),
     explanation: str = Form(""),
     user: Principal = Depends(current_web_teacher),
-    _: WebSession = Depends(csrf_protect),
+    web: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
+    state: AppState = Depends(get_state),
 ) -> Response:
     quiz, course = await quizzes.quiz_for(session, user, quiz_id, manage=True)
-    options = {k: v.strip() for k, v in {"A": option_a, "B": option_b, "C": option_c, "D": option_d}.items()}
-    question = await quizzes.add_question(
-        session,
-        quiz,
-        question_text=question_text.strip(),
-        options={k: v for k, v in options.items() if v},
-        correct_answer=correct_answer,
-        explanation=explanation.strip() or None,
-        difficulty=None,
-        question_number=None,
-    )
+    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
+    try:
+        question = await quizzes.add_question(
+            session,
+            quiz,
+            question_text=question_text.strip(),
+            options={k: v.strip() for k, v in options.items() if v.strip()},
+            correct_answer=correct_answer,
+            explanation=explanation.strip() or None,
+            difficulty=None,
+            question_number=None,
+        )
+    except TutorError as exc:
+        if exc.status != 422:
+            raise
+        error = FormError(f"new-{quiz_id}", exc.message, question_text, options, correct_answer, explanation)
+        return await _course_page(request, user, web, session, state, course.course_id, status=422, form_error=error)
     await review.mark_reviewed(session, quiz, question.question_number)  # a teacher wrote it
     return redirect(f"/teach/courses/{course.course_id}#q-{quiz_id}-{question.question_number}")
 
