@@ -48,6 +48,14 @@ async def get_job(session: AsyncSession, job_id: str, *, for_update: bool = Fals
     return (await session.execute(query.with_for_update() if for_update else query)).scalar_one_or_none()
 
 
+async def visible_job(session: AsyncSession, user: Principal, job_id: str) -> Job:
+    """The job if this user started it (an admin: any job); 404 otherwise, so job ids cannot be probed."""
+    job = await get_job(session, job_id)
+    if job is None or not (user.is_admin or job.created_by == user.user_id):
+        raise NotFoundError("job_not_found", "no such job")
+    return job
+
+
 async def report(sessions: async_sessionmaker[AsyncSession], job_id: str, progress: int, message: str) -> None:
     """Progress in its own short transaction, so pollers see it while the job's work is uncommitted."""
     async with sessions() as session, session.begin():
@@ -94,14 +102,6 @@ def job_course_id(job: Job) -> int | None:
         return None
     course_id = (job.result or {}).get("course_id", (job.payload or {}).get("course_id"))
     return int(course_id) if course_id is not None else None
-
-
-async def visible_job(session: AsyncSession, user: Principal, job_id: str) -> Job:
-    """A job its creator (or an admin) may see; 404 for anyone else, so job ids cannot be probed."""
-    job = await get_job(session, job_id)
-    if job is None or not (user.is_admin or job.created_by == user.user_id):
-        raise NotFoundError("job_not_found", "no such job")
-    return job
 
 
 async def list_jobs(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Job]:

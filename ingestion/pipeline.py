@@ -31,6 +31,7 @@ from ingestion.quizgen_llm import generate_with_llm
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, TopicDraft, build_structure, key_terms
 from ingestion.weeks_llm import write_week
+from tutor.chunks import add_chunks
 from tutor.embeddings import Embedder
 from tutor.llm.base import LLM
 from tutor.settings import Settings
@@ -355,6 +356,10 @@ class Ingestor:
                     )
                     question_count += len(questions)
             await session.flush()
+            final_ids = replace(plan.ids, week_offset=week_offset)
+            await add_chunks(
+                session, self._records(course_id, plan.chunks, final_ids), [p.chunk.index for p in plan.chunks]
+            )
             await session.execute(
                 update(Course).where(Course.course_id == course_id).values(status="active", updated_at=func.now())
             )

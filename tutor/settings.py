@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     llm_provider: LLMProvider | None = Field(
-        default=None, description="extractive | openai | local; default local when installed, else extractive"
+        default=None,
+        description="extractive | openai | local; default openai when TUTOR_LLM_BASE_URL is set, else extractive",
     )
     llm_base_url: str | None = None
     llm_model: str | None = None
