@@ -12,8 +12,8 @@ from db.models import Module, Quiz, QuizQuestion, Topic
 from ingestion.pdf import Paragraph
 from ingestion.quizgen import generate_module_quiz
 from ingestion.structure import ModuleDraft, TopicDraft, key_terms
+from tutor.course_review import TopicSource
 from tutor.errors import TutorError
-from tutor.vectorstore import TopicSource
 
 QUESTIONS_PER_QUIZ = 5  # as the pipeline writes them
 

@@ -5,12 +5,13 @@ Each change is a row change the chat reads on its next turn: what students see c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Course, Module, Quiz, QuizQuestion, Topic
+from db.models import Course, CourseChunk, Module, Quiz, QuizQuestion, Topic
 from tutor.courses import reorder_modules, reorder_topics
 from tutor.identity import utcnow
 from tutor.quiz import service as quiz_service
@@ -91,3 +92,35 @@ async def reviewed_questions(session: AsyncSession, course_id: int) -> set[tuple
         .where(Quiz.course_id == course_id, QuizQuestion.reviewed_at.is_not(None))
     )
     return {(quiz_id, int(number)) for quiz_id, number in rows.all()}
+
+
+@dataclass(frozen=True)
+class TopicSource:
+    """Where a topic's text came from: its file and the first and last page its chunks cite."""
+
+    topic_id: int
+    file_id: str
+    filename: str
+    page_start: int
+    page_end: int
+
+
+async def topic_sources(session: AsyncSession, course_id: int) -> dict[int, TopicSource]:
+    """Each topic's source file and page span, from its chunks (a topic drawn from two files: the earlier pages)."""
+    rows = await session.execute(
+        select(
+            CourseChunk.topic_id,
+            CourseChunk.file_id,
+            CourseChunk.filename,
+            func.min(CourseChunk.page_start),
+            func.max(CourseChunk.page_end),
+        )
+        .where(CourseChunk.course_id == course_id, CourseChunk.topic_id.is_not(None))
+        .group_by(CourseChunk.topic_id, CourseChunk.file_id, CourseChunk.filename)
+        .order_by(CourseChunk.topic_id, func.min(CourseChunk.page_start))
+    )
+    found: dict[int, TopicSource] = {}
+    for topic_id, file_id, filename, first, last in rows.all():
+        if topic_id is not None:
+            found.setdefault(topic_id, TopicSource(topic_id, file_id, filename, int(first), int(last)))
+    return found

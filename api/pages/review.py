@@ -90,7 +90,7 @@ async def _course_page(
 ) -> Response:
     course = await visible_course(session, user, course_id, manage=True)
     view = await full_course(session, course, with_answers=True)
-    sources = await asyncio.to_thread(state.vector_store().topic_sources, course_id)
+    sources = await review.topic_sources(session, course_id)
     return render(
         request,
         "teach/course.html",
@@ -302,7 +302,7 @@ async def regenerate_quiz(
     state: AppState = Depends(get_state),
 ) -> Response:
     module = await managed_module(session, user, module_id)
-    sources = await asyncio.to_thread(state.vector_store().topic_sources, module.course_id)
+    sources = await review.topic_sources(session, module.course_id)
     quiz = await regenerate_week_quiz(session, module, sources)
     return redirect(f"/teach/courses/{module.course_id}#quiz-{quiz.quiz_id}")
 
