@@ -84,6 +84,16 @@ async def mark_reviewed(session: AsyncSession, quiz: Quiz, number: int) -> None:
     await session.flush()
 
 
+async def flagged_questions(session: AsyncSession, course_id: int) -> set[tuple[str, int]]:
+    """(quiz id, question number) of generated questions of low confidence that no teacher has checked yet."""
+    rows = await session.execute(
+        select(QuizQuestion.quiz_id, QuizQuestion.question_number)
+        .join(Quiz, Quiz.quiz_id == QuizQuestion.quiz_id)
+        .where(Quiz.course_id == course_id, QuizQuestion.needs_review, QuizQuestion.reviewed_at.is_(None))
+    )
+    return {(quiz_id, int(number)) for quiz_id, number in rows.all()}
+
+
 async def reviewed_questions(session: AsyncSession, course_id: int) -> set[tuple[str, int]]:
     """(quiz id, question number) of every question of the course a teacher has checked."""
     rows = await session.execute(

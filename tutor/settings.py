@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=100, description="largest accepted PDF, in MB")
     max_pages: int = Field(default=2000, description="most pages accepted in one PDF")
     max_files_per_upload: int = 20
+    max_weeks: int = Field(
+        default=52, description="most weeks in a course; more chapters share weeks, and the job result says which"
+    )
 
     rate_limit_chat_per_minute: int = Field(default=30, description="chat turns per user per minute")
     rate_limit_uploads_per_hour: int = Field(default=30, description="uploads per user per hour")

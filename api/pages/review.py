@@ -101,6 +101,7 @@ async def _course_page(
         summary=await course_summary(session, course),
         sources=sources,
         reviewed=await review.reviewed_questions(session, course_id),
+        flagged=await review.flagged_questions(session, course_id),
         letters=LETTERS,
         created=created,
         moved=moved,
