@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
 from tutor.edits import Edit
+from tutor.embed import CourseMetadataPatch
 from tutor.errors import NotFoundError, TutorError
 from tutor.identity import Principal
 
@@ -20,10 +21,15 @@ CourseStatus = Literal["draft", "active", "archived"]
 
 
 def can_manage(user: Principal, course: Course) -> bool:
+    if user.is_widget:
+        return False
     return user.is_admin or (user.role == "teacher" and course.created_by == user.user_id)
 
 
 def can_view(user: Principal, course: Course) -> bool:
+    # A widget token sees its own course and nothing else, wherever a course is looked up.
+    if user.course_scope is not None and course.course_id != user.course_scope:
+        return False
     return can_manage(user, course) or course.status == "active"
 
 
@@ -192,7 +198,9 @@ async def full_course(session: AsyncSession, course: Course, *, with_answers: bo
 async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Course]:
     """A teacher's own courses, newest first; students see active courses."""
     query = select(Course).order_by(Course.created_at.desc(), Course.course_id.desc()).limit(limit)
-    if user.is_admin:
+    if user.course_scope is not None:
+        query = query.where(Course.course_id == user.course_scope, Course.status == "active")
+    elif user.is_admin:
         pass
     elif user.role == "teacher":
         query = query.where(Course.created_by == user.user_id)
@@ -279,7 +287,9 @@ class CourseEdit(Edit):
     title: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
     status: CourseStatus | None = None
-    metadata: dict[str, Any] | None = Field(None, description="course settings, e.g. the widget's allowed origins")
+    metadata: CourseMetadataPatch | None = Field(
+        None, description="course settings merged into the stored ones, e.g. the widget's allowed origins"
+    )
 
 
 class ModuleEdit(Edit):
@@ -303,7 +313,8 @@ async def edit_course(session: AsyncSession, user: Principal, course_id: int, ed
     course = await visible_course(session, user, course_id, manage=True)
     changes = edit.changes()
     if "metadata" in changes:
-        course.metadata_ = {**(course.metadata_ or {}), **(changes.pop("metadata") or {})}
+        changes.pop("metadata")
+        course.metadata_ = {**(course.metadata_ or {}), **(edit.metadata.changes() if edit.metadata else {})}
     for name, value in changes.items():
         setattr(course, name, value)
     await session.flush()

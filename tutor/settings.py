@@ -83,6 +83,21 @@ class Settings(BaseSettings):
 
     rate_limit_chat_per_minute: int = Field(default=30, description="chat turns per user per minute")
     rate_limit_uploads_per_hour: int = Field(default=30, description="uploads per user per hour")
+    rate_limit_widget_sessions_per_address_hour: int = Field(
+        default=30, description="widget visitor tokens minted per client address per hour"
+    )
+    rate_limit_widget_sessions_per_course_hour: int = Field(
+        default=2000, description="widget visitor tokens minted per course per hour (all visitors)"
+    )
+    rate_limit_widget_chat_per_address_minute: int = Field(
+        default=30, description="widget chat turns per client address per minute"
+    )
+    rate_limit_widget_chat_per_course_minute: int = Field(
+        default=600, description="widget chat turns per course per minute (all visitors)"
+    )
+    max_widget_visitors_per_course: int = Field(
+        default=50_000, description="anonymous visitor accounts one course's widget may create"
+    )
 
     storage_backend: Literal["local", "s3"] = Field(default="local", description="where uploaded files live")
     s3_bucket: str | None = None
