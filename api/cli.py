@@ -134,6 +134,58 @@ def token(
     typer.echo(mint_token(_settings(), user, role, ttl_s=int(days * 86400)))  # type: ignore[arg-type]
 
 
+@app.command()
+def backup(path: Path = typer.Argument(..., dir_okay=False, help="The archive to write (.tar.gz)")) -> None:
+    """Write one archive of this deployment: database rows, uploaded files and the search index."""
+    from api.backup import backup as run_backup
+    from tutor.errors import TutorError
+
+    try:
+        typer.echo(f"backed up {run_backup(_settings(), path).summary()}")
+    except TutorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(path: Path = typer.Argument(..., dir_okay=False, help="An archive written by `tutor backup`")) -> None:
+    """Restore a backup into an empty database (or data dir) and search index, then migrate it to this release."""
+    from api.backup import restore as run_restore
+    from tutor.errors import TutorError
+
+    try:
+        typer.echo(f"restored {run_restore(_settings(), path).summary()}")
+    except TutorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("signin-link")
+def signin_link(
+    user: str = typer.Option(..., "--user", help="The user id to sign in as"),
+    role: str = typer.Option("teacher", help="student, teacher or admin"),
+    api_url: str | None = typer.Option(None, "--api", help="Default: http://TUTOR_HOST:TUTOR_PORT"),
+) -> None:
+    """Print a one-click browser sign-in link for the running service (single use, valid for minutes)."""
+    import httpx
+
+    from api.supervisor import sign_in_link
+    from tutor.identity import ROLES, mint_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    settings = _settings()
+    if settings.jwt_jwks_url:
+        typer.echo("error: tokens come from your identity provider (TUTOR_JWT_JWKS_URL); sign in with it", err=True)
+        raise typer.Exit(2)
+    token = mint_token(settings, user, role, ttl_s=300)  # type: ignore[arg-type]
+    try:
+        typer.echo(sign_in_link(api_url or f"http://{settings.host}:{settings.port}", token))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        typer.echo(f"error: {exc} (is `tutor up` running?)", err=True)
+        raise typer.Exit(1) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Upgrade the schema to REVISION (default: head)."""

@@ -155,6 +155,7 @@ class QuizQuestion(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     difficulty: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # 0006: a teacher checked it (console)
 
 
 class QuizResponse(Base):
@@ -327,3 +328,5 @@ class QuizAttempt(Base):
     response_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("quiz_responses.id", name="fk_attempt_response", ondelete="SET NULL")
     )
+    # 0004: the questions as asked (text, options, key, explanation), in order; NULL for older attempts.
+    questions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)

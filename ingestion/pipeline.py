@@ -102,6 +102,13 @@ class Ingestor:
     week_sources: dict[str, int] = field(default_factory=dict)  # who wrote each week's title and objectives
 
     async def run(self, job_id: str, task_id: str | None = None) -> None:
+        async with jobs.exclusive_run(self.sessions, job_id) as alone:
+            if not alone:  # a redelivery while the job runs: two runs would store chunks under different ids
+                log.info("job %s is running in another worker; this delivery leaves it to that run", job_id)
+                return
+            await self._run(job_id, task_id)
+
+    async def _run(self, job_id: str, task_id: str | None) -> None:
         job = await jobs.start(self.sessions, job_id, task_id)
         if job is None:
             log.info("job %s has nothing left to do", job_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -72,6 +71,14 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(default=30, description="clock skew allowed on exp/nbf/iat")
     jwt_role_claim: str = "role"
 
+    oidc_issuer: str | None = Field(
+        default=None, description="the school's OpenID Connect issuer URL: the console offers sign-in with it"
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_role_claim: str = Field(default="role", description="ID-token claim holding student, teacher or admin")
+    oidc_scopes: str = "openid email profile"
+
     max_message_chars: int = Field(default=4000, description="longest chat message accepted")
     chat_history_turns: int = Field(default=6, description="earlier turns the tutor's prompt carries")
     retrieval_k: int = Field(default=5, description="passages retrieved per question")
@@ -104,14 +111,16 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores (MinIO, R2, ...)")
     s3_prefix: str = "tutor/"
 
-    @cached_property
+    # Plain properties, not cached ones: a cached value would survive `model_copy(update=...)` and point a copy
+    # with another chroma_path at the original's index.
+    @property
     def resolved_model_cache_dir(self) -> Path:
         if self.model_cache_dir:
             return self.model_cache_dir
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         return Path(base) / "ai-tutor"
 
-    @cached_property
+    @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
 

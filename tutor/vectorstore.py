@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -81,6 +81,27 @@ class Hit:
     score: float  # cosine similarity: higher is closer
 
 
+@dataclass(frozen=True)
+class StoredBatch:
+    embedding_model: str
+    dimension: int
+    ids: list[str]
+    documents: list[str]
+    metadatas: list[dict[str, Any]]
+    embeddings: list[list[float]]
+
+
+@dataclass(frozen=True)
+class TopicSource:
+    """Where a topic's text came from: the file and the first and last page its chunks cite."""
+
+    topic_id: int
+    file_id: str
+    filename: str
+    page_start: int
+    page_end: int
+
+
 def collection_name(course_id: int) -> str:
     return f"course_{course_id}"
 
@@ -143,18 +164,7 @@ class VectorStore:
         dimension: int,
     ) -> None:
         with self._lock:
-            collection = self._get(course_id)
-            if collection is None:
-                collection = self.client.get_or_create_collection(
-                    collection_name(course_id),
-                    embedding_function=None,
-                    metadata={
-                        "hnsw:space": "cosine",
-                        "embedding_model": embedding_model,
-                        "embedding_dimension": dimension,
-                        "course_id": course_id,
-                    },
-                )
+            collection = self._get(course_id) or self._create(course_id, embedding_model, dimension)
             meta = collection.metadata or {}
             if meta.get("embedding_model") != embedding_model or int(meta.get("embedding_dimension", 0)) != dimension:
                 raise EmbeddingMismatchError(
@@ -170,6 +180,48 @@ class VectorStore:
                 embeddings=embeddings[start : start + 1000],
                 metadatas=[r.metadata.to_chroma() for r in batch],
             )
+
+    def _create(self, course_id: int, embedding_model: str, dimension: int) -> Any:
+        return self.client.get_or_create_collection(
+            collection_name(course_id),
+            embedding_function=None,
+            metadata={
+                "hnsw:space": "cosine",
+                "embedding_model": embedding_model,
+                "embedding_dimension": dimension,
+                "course_id": course_id,
+            },
+        )
+
+    def course_ids(self) -> list[int]:
+        """The courses that have a collection here."""
+        names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        return sorted(int(n.removeprefix("course_")) for n in names if n.removeprefix("course_").isdigit())
+
+    def export(self, course_id: int, *, batch: int = 500) -> Iterator[StoredBatch]:
+        """The collection's chunks with their vectors, in batches (a backup that needs no re-embedding)."""
+        collection = self._get(course_id)
+        if collection is None:
+            return
+        meta = dict(collection.metadata or {})
+        for offset in range(0, int(collection.count()), batch):
+            got = collection.get(include=["documents", "metadatas", "embeddings"], limit=batch, offset=offset)
+            yield StoredBatch(
+                embedding_model=str(meta.get("embedding_model")),
+                dimension=int(meta.get("embedding_dimension", 0)),
+                ids=list(got["ids"]),
+                documents=[d or "" for d in got["documents"]],
+                metadatas=[dict(m or {}) for m in got["metadatas"]],
+                embeddings=[[float(x) for x in e] for e in got["embeddings"]],
+            )
+
+    def restore(self, course_id: int, stored: StoredBatch) -> None:
+        """Chunks exported by `export`, vectors included, into this store (created as ingestion creates it)."""
+        with self._lock:
+            collection = self._get(course_id) or self._create(course_id, stored.embedding_model, stored.dimension)
+        collection.upsert(
+            ids=stored.ids, documents=stored.documents, embeddings=stored.embeddings, metadatas=stored.metadatas
+        )
 
     def update_metadata(self, course_id: int, records: list[ChunkRecord]) -> None:
         """New metadata for chunks already stored (their text and vectors stay)."""
@@ -210,6 +262,32 @@ class VectorStore:
 
     def has_index(self, course_id: int) -> bool:
         return self.count(course_id) > 0
+
+    def topic_sources(self, course_id: int) -> dict[int, TopicSource]:
+        """Each topic's source file and page span, from its chunks' metadata (no embeddings read)."""
+        collection = self._get(course_id)
+        if collection is None:
+            return {}
+        found: dict[int, TopicSource] = {}
+        for raw in collection.get(include=["metadatas"])["metadatas"] or []:
+            meta = ChunkMetadata.from_chroma(dict(raw or {}))
+            if meta.topic_id is None:
+                continue
+            known = found.get(meta.topic_id)
+            if known is None or known.file_id != meta.file_id:
+                if known is None:
+                    found[meta.topic_id] = TopicSource(
+                        meta.topic_id, meta.file_id, meta.filename, meta.page_start, meta.page_end
+                    )
+                continue
+            found[meta.topic_id] = TopicSource(
+                known.topic_id,
+                known.file_id,
+                known.filename,
+                min(known.page_start, meta.page_start),
+                max(known.page_end, meta.page_end),
+            )
+        return found
 
     def delete_where(self, course_id: int, where: dict[str, Any]) -> None:
         collection = self._get(course_id)

@@ -13,7 +13,7 @@ from api.params import FormId
 from api.ratelimit import limit
 from api.state import AppState
 from ingestion.storage import open_storage
-from ingestion.uploads import UploadedFile, UploadError, submit_upload
+from ingestion.uploads import UploadError, spooled, submit_upload
 from tutor.identity import Principal
 
 router = APIRouter(tags=["files"])
@@ -43,13 +43,6 @@ class UploadAccepted(BaseModel):
     job_url: str
 
 
-async def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    """Read at most one byte past the limit, so an oversized upload never sits whole in memory."""
-    data = await upload.read(limit + 1)
-    await upload.close()
-    return data
-
-
 @router.post(
     "/api/upload-pdfs",
     status_code=202,
@@ -68,21 +61,21 @@ async def upload_pdfs(
     state: AppState = Depends(get_state),
 ) -> UploadAccepted:
     settings = state.settings
-    limit = settings.max_upload_mb * 1024 * 1024
     if len(files) > settings.max_files_per_upload:
         raise UploadError("too_many_files", f"at most {settings.max_files_per_upload} files per upload")
-    uploads = [UploadedFile(from_form(f.filename or "upload.pdf"), await _read_limited(f, limit)) for f in files]
-    receipt = await submit_upload(
-        session,
-        open_storage(settings),
-        settings,
-        state.celery,
-        uploader=user,
-        files=uploads,
-        title=title,
-        description=description,
-        course_id=course_id,
-    )
+    sources = [(from_form(f.filename or "upload.pdf"), f.file) for f in files]
+    async with spooled(sources, settings) as uploads:
+        receipt = await submit_upload(
+            session,
+            open_storage(settings),
+            settings,
+            state.celery,
+            uploader=user,
+            files=uploads,
+            title=title,
+            description=description,
+            course_id=course_id,
+        )
     return UploadAccepted(
         job_id=receipt.job_id,
         task_id=receipt.task_id,

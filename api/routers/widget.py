@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,12 +83,6 @@ async def widget_js() -> FileResponse:
     return FileResponse(
         STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"}
     )
-
-
-@router.get("/embed/{course_id}", include_in_schema=False, response_class=HTMLResponse)
-async def embed_page(course_id: PathId) -> HTMLResponse:
-    # The page itself is static; it reads the course's embed settings with the teacher's token (see the page).
-    return HTMLResponse((STATIC / "embed.html").read_text().replace("{{COURSE_ID}}", str(course_id)))
 
 
 @router.get("/api/courses/{course_id}/embed", response_model=EmbedOut, summary="The widget snippet and its settings")
