@@ -10,10 +10,10 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
-from tutor.courses import reorder_modules, reorder_topics, visible_course
-from tutor.errors import NotFoundError, TutorError
-from tutor.identity import Principal, utcnow
+from db.models import Course, Module, Quiz, QuizQuestion, Topic
+from tutor.courses import reorder_modules, reorder_topics
+from tutor.errors import TutorError
+from tutor.identity import utcnow
 from tutor.quiz.service import check_question, question_of
 
 Direction = Literal["up", "down"]
@@ -120,15 +120,3 @@ async def reviewed_questions(session: AsyncSession, course_id: int) -> set[tuple
         .where(Quiz.course_id == course_id, QuizQuestion.reviewed_at.is_not(None))
     )
     return {(quiz_id, int(number)) for quiz_id, number in rows.all()}
-
-
-async def managed_file(session: AsyncSession, user: Principal, file_id: str) -> SourceFile:
-    """A source file of a course this user manages; 404 otherwise."""
-    found = (await session.execute(select(SourceFile).where(SourceFile.file_id == file_id))).scalar_one_or_none()
-    try:
-        if found is None:
-            raise NotFoundError("file_not_found", f"no file {file_id}")
-        await visible_course(session, user, found.course_id, manage=True)
-    except NotFoundError:
-        raise NotFoundError("file_not_found", f"no file {file_id}") from None
-    return found
