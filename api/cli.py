@@ -1,4 +1,4 @@
-"""The `tutor` command: run the service (`up`, `api`, `worker`) and manage the database (`db ...`)."""
+"""The `tutor` command: run the service (`up`, `api`, `worker`), manage the database (`db ...`) and indexes (`reindex`)."""
 
 from __future__ import annotations
 
@@ -118,6 +118,23 @@ def chat(
 
         token = mint_token(settings, user, "student")
     raise typer.Exit(run_chat(api_url or f"http://{settings.host}:{settings.port}", token, course_id, session_id))
+
+
+@app.command()
+def reindex(
+    course_id: int | None = typer.Argument(None, help="The course whose index to rebuild"),
+    all_courses: bool = typer.Option(False, "--all", help="Every course with stored chunks"),
+) -> None:
+    """Rebuild a course's search index from the chunks stored in PostgreSQL, without re-reading its PDFs:
+    after changing the embedding model, or when the index was lost or damaged."""
+    from api.reindex_command import run_reindex
+    from api.supervisor import database_url
+
+    if (course_id is None) != all_courses:
+        raise typer.BadParameter("give a COURSE_ID or --all")
+    settings = _settings()
+    with database_url(settings) as url:
+        raise typer.Exit(run_reindex(settings, url, course_id))
 
 
 @app.command()
