@@ -93,6 +93,7 @@ async def delete_course(
     state: AppState = Depends(get_state),
 ) -> Response:
     title = (await visible_course(session, user, course_id, manage=True)).title
+    # Commits the rows before the index and the stored files go (a refused commit: 409, nothing removed).
     await files.delete_course(
         session, user, course_id, storage=open_storage(state.settings), index=state.vector_store()
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -16,8 +15,8 @@ from api.pages.render import redirect, render
 from api.params import PathId
 from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
+from ingestion import files
 from ingestion.course_edits import regenerate_week_quiz
-from ingestion.files import managed_file
 from ingestion.storage import open_storage
 from tutor import course_review as review
 from tutor.course_overview import course_summary
@@ -316,10 +315,9 @@ async def source_pdf(
     state: AppState = Depends(get_state),
 ) -> Response:
     """The PDF inline, so `#page=N` opens it at the cited page in the browser's viewer."""
-    found = await managed_file(session, user, file_id)
-    data = await asyncio.to_thread(open_storage(state.settings).get, found.file_path or "")
+    found = await files.file_content(session, user, file_id, open_storage(state.settings))
     return Response(
-        data,
+        found.data,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(found.filename)}",
