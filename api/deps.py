@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
 from db.engine import transaction
+from tutor.review.clock import Clock
 
 
 def state_of(request: Request) -> AppState:
@@ -26,3 +27,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Routers call domain functions with this session; it commits once, when the request succeeds."""
     async with state_of(request).sessions() as session, transaction(session):
         yield session
+
+
+async def get_clock(request: Request) -> Clock:
+    """The time reviews are scheduled by: the system's, or the one a test gave the app."""
+    return state_of(request).clock

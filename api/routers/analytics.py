@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
-from api.deps import get_session
+from api.deps import get_clock, get_session
 from api.params import PathId, QueryId
 from tutor.analytics import (
     CourseProgress,
@@ -21,6 +21,8 @@ from tutor.analytics import (
 from tutor.courses import can_manage, visible_course
 from tutor.errors import NotFoundError
 from tutor.identity import Principal
+from tutor.review.clock import Clock
+from tutor.review.mastery import TopicMasteryOf, course_mastery
 
 router = APIRouter(tags=["analytics"])
 
@@ -76,3 +78,19 @@ async def course_students(
 ) -> list[StudentProgress]:
     await visible_course(session, user, course_id, manage=True)
     return await students(session, course_id)
+
+
+@router.get(
+    "/api/analytics/courses/{course_id}/mastery",
+    response_model=list[TopicMasteryOf],
+    summary="Mastery per topic and student, with the reviews due (the course's teacher)",
+)
+async def mastery(
+    course_id: PathId,
+    user_id: str | None = Query(None, max_length=100, description="one student only"),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+) -> list[TopicMasteryOf]:
+    await visible_course(session, user, course_id, manage=True)
+    return await course_mastery(session, course_id=course_id, now=clock.now(), user_id=user_id)

@@ -20,6 +20,8 @@ from tests.quiz.rows import make_course
 Auth = Callable[..., dict[str, str]]
 # Public: health, and the widget's bootstrap (it authenticates by embed key and page origin; tests/widget).
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/widget/session")}
+# Signed links: the signature is the permission (tests/chat/test_source_links.py).
+PUBLIC |= {("GET", "/api/sources/{course_id}/{file_id}")}
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,18 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/analytics/courses/{course_id}/missed-questions"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/students"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/content-gaps"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/mastery"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/review"): (
+        lambda w: {"params": {"course_id": w.course_id}},
+        (ALLOW, not_containing("student-A")),
+        (ALLOW, not_containing("student-A")),
+    ),
+    # Whoever may read the course is cited its files in the chat, and may open them.
+    ("POST", "/api/widget/source-links"): (
+        lambda w: {"json": {"course_id": w.course_id, "file_id": w.file_id, "page": 1}},
+        (ALLOW, anything),
+        (ALLOW, anything),
+    ),
     ("GET", "/api/users/me"): (
         lambda w: {},
         (ALLOW, not_containing("student-A")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -15,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Quiz, QuizAttempt, QuizQuestion, Topic
 from tutor.errors import TutorError
+from tutor.identity import utcnow
 from tutor.quiz.answers import Reading, read_reply
 from tutor.quiz.attempts import AskedQuestion, asked, finish, open_attempt, record_answer, set_status, start_attempt
 from tutor.quiz.attempts import timed_out as attempt_timed_out
 from tutor.quiz.grading import Grade
-from tutor.quiz.selection import choose_quiz, is_quiz_request
+from tutor.quiz.selection import QuizChoice, choose_quiz, is_quiz_request
+from tutor.review.due import review_quiz
+from tutor.review.intent import is_review_request
+from tutor.review.record import GradedAnswer, record_graded
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,12 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
 
 
 async def _answer(
-    session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, question: AskedQuestion, reading: Reading
+    session: AsyncSession,
+    turn: QuizTurn,
+    attempt: QuizAttempt,
+    question: AskedQuestion,
+    reading: Reading,
+    now: datetime,
 ) -> None:
     letter = reading.letter if reading.intent == "answer" else None
     if not await record_answer(session, attempt, question.number, letter):
@@ -178,6 +188,14 @@ async def _answer(
             )
         )
     ).scalar_one()
+    # Each answer counts for review and mastery as it is given (a skip as a miss), also if the quiz stops here.
+    await record_graded(
+        session,
+        user_id=attempt.user_id,
+        quiz=await _quiz(session, attempt.quiz_id),
+        graded=[GradedAnswer(row, letter == row.correct_answer)],
+        now=now,
+    )
     if letter is None:
         text = f"Skipped. The answer was {row.correct_answer}) {row.options[row.correct_answer]}."
     elif letter == row.correct_answer:
@@ -217,14 +235,23 @@ async def quiz_turn(
     message: str,
     quiz_id: str | None = None,
     question_number: int | None = None,
+    now: datetime | None = None,
 ) -> QuizTurn | None:
-    """Handle the message if it belongs to a quiz; `question_number` (from a tapped option) guards double answers."""
+    """Handle the message if it belongs to a quiz; `question_number` (from a tapped option) guards double answers.
+
+    `now`: the review schedule's time (a test's clock); the system's when absent.
+    """
+    now = now or utcnow()
     attempt = await open_attempt(session, session_id, for_update=True)
     turn = QuizTurn()
     if attempt is None:
         if not (quiz_id or is_quiz_request(message)):
             return None
-        choice = await choose_quiz(session, course_id, message, quiz_id)
+        if not quiz_id and is_review_request(message):
+            review = await review_quiz(session, user_id=user_id, course_id=course_id, now=now)
+            choice = QuizChoice(review, True)
+        else:
+            choice = await choose_quiz(session, course_id, message, quiz_id)
         attempt = await start_attempt(
             session, user_id=user_id, course_id=course_id, session_id=session_id, quiz=choice.quiz
         )
@@ -265,7 +292,7 @@ async def quiz_turn(
         await _ask(session, turn, attempt)
         return turn
     if reading.intent in ("answer", "skip"):
-        await _answer(session, turn, attempt, question, reading)
+        await _answer(session, turn, attempt, question, reading, now)
     elif reading.intent == "stop":
         await set_status(session, attempt, "paused")
         turn.say(

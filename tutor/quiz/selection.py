@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Module, Quiz, QuizQuestion
 from tutor.errors import NotFoundError
+from tutor.review.intent import is_review_request
 
 REQUEST = re.compile(
     r"\b(quiz|test|examine|practice questions?|check my (understanding|knowledge))\b.*\b(me|on|about|week|module|quiz)\b"
@@ -24,7 +25,8 @@ PRACTICE_SIZE = 5
 
 
 def is_quiz_request(message: str) -> bool:
-    return bool(REQUEST.search(message))
+    """A quiz asked for, including a review of what is due."""
+    return bool(REQUEST.search(message)) or is_review_request(message)
 
 
 @dataclass(frozen=True)
