@@ -37,18 +37,24 @@ def _resolve(name: str) -> Path:
     raise NotFoundError("asset_not_found", f"no widget file {name}")
 
 
-@router.get("/widget/{name:path}", include_in_schema=False)
-async def widget_asset(name: str, request: Request) -> Response:
-    path = _resolve(name)
+def static_file(path: Path, request: Request, *, cache: str) -> Response:
+    """A static file, gzipped when the browser accepts it, readable from any origin."""
     body, zipped = _read(path)
     headers = {
         "Access-Control-Allow-Origin": "*",
         "Cross-Origin-Resource-Policy": "cross-origin",
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "public, max-age=31536000, immutable" if name.startswith("vendor/") else "public, max-age=300",
+        "Cache-Control": cache,
         "Vary": "Accept-Encoding",
     }
     if path.suffix in COMPRESSIBLE and "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         body = zipped
     return Response(body, media_type=TYPES[path.suffix], headers=headers)
+
+
+@router.get("/widget/{name:path}", include_in_schema=False)
+async def widget_asset(name: str, request: Request) -> Response:
+    immutable = name.startswith("vendor/")  # versioned paths
+    cache = "public, max-age=31536000, immutable" if immutable else "public, max-age=300"
+    return static_file(_resolve(name), request, cache=cache)

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from api.auth import current_user
 from api.deps import get_session, get_state
 from api.params import FieldId, PathId
 from api.ratelimit import hit
+from api.routers.assets import static_file
 from api.state import AppState
 from db.models import Course
 from tutor.courses import visible_course
@@ -73,10 +74,8 @@ def _embed(request: Request, course_id: int, meta: dict[str, Any]) -> EmbedOut:
 
 
 @router.get("/widget.js", include_in_schema=False)
-async def widget_js() -> FileResponse:
-    return FileResponse(
-        STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"}
-    )
+async def widget_js(request: Request) -> Response:
+    return static_file(STATIC / "widget.js", request, cache="public, max-age=300")
 
 
 @router.get("/embed/{course_id}", include_in_schema=False, response_class=HTMLResponse)
