@@ -134,6 +134,32 @@ def token(
     typer.echo(mint_token(_settings(), user, role, ttl_s=int(days * 86400)))  # type: ignore[arg-type]
 
 
+@app.command("signin-link")
+def signin_link(
+    user: str = typer.Option(..., "--user", help="The user id to sign in as"),
+    role: str = typer.Option("teacher", help="student, teacher or admin"),
+    api_url: str | None = typer.Option(None, "--api", help="Default: http://TUTOR_HOST:TUTOR_PORT"),
+) -> None:
+    """Print a one-click browser sign-in link for the running service (single use, valid for minutes)."""
+    import httpx
+
+    from api.supervisor import sign_in_link
+    from tutor.identity import ROLES, mint_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    settings = _settings()
+    if settings.jwt_jwks_url:
+        typer.echo("error: tokens come from your identity provider (TUTOR_JWT_JWKS_URL); sign in with it", err=True)
+        raise typer.Exit(2)
+    token = mint_token(settings, user, role, ttl_s=300)  # type: ignore[arg-type]
+    try:
+        typer.echo(sign_in_link(api_url or f"http://{settings.host}:{settings.port}", token))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        typer.echo(f"error: {exc} (is `tutor up` running?)", err=True)
+        raise typer.Exit(1) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Upgrade the schema to REVISION (default: head)."""

@@ -156,6 +156,7 @@ class QuizQuestion(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     difficulty: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # 0006: a teacher checked it (console)
 
 
 class QuizResponse(Base):

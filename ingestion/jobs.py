@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Job
-from tutor.identity import utcnow
+from tutor.errors import NotFoundError
+from tutor.identity import Principal, utcnow
 
 JobStatus = Literal["pending", "processing", "completed", "failed"]
 PDF_PROCESSING = "pdf_processing"
@@ -18,6 +19,14 @@ async def get_job(session: AsyncSession, job_id: str, *, for_update: bool = Fals
     """`for_update` serialises two runs of one job (a redelivery while the first still runs)."""
     query = select(Job).where(Job.job_id == job_id)
     return (await session.execute(query.with_for_update() if for_update else query)).scalar_one_or_none()
+
+
+async def visible_job(session: AsyncSession, user: Principal, job_id: str) -> Job:
+    """The job if this user started it (an admin: any job); 404 otherwise, so job ids cannot be probed."""
+    job = await get_job(session, job_id)
+    if job is None or not (user.is_admin or job.created_by == user.user_id):
+        raise NotFoundError("job_not_found", "no such job")
+    return job
 
 
 async def report(sessions: async_sessionmaker[AsyncSession], job_id: str, progress: int, message: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Job, SourceFile
@@ -15,8 +18,10 @@ from ingestion.jobs import PDF_PROCESSING
 from ingestion.pdf import inspect_pdf
 from ingestion.storage import FileStorage
 from tutor.errors import NotFoundError, TutorError
-from tutor.identity import Principal
+from tutor.identity import Principal, utcnow
 from tutor.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Upload-time checks that fail map to these statuses; anything else about a PDF fails the job instead.
 STATUS_BY_CODE = {"not_a_pdf": 415, "too_many_pages": 413}
@@ -158,3 +163,35 @@ async def accept_upload(
         )
     )
     return receipt
+
+
+async def enqueue_upload(
+    session: AsyncSession, storage: FileStorage, celery: Any, settings: Settings, receipt: UploadReceipt
+) -> None:
+    """Commit the accepted upload, then hand its job to the workers. If the queue cannot take it, nothing is left
+    half-done: the job fails visibly, and the course it created (or the files it added) are removed."""
+    await session.commit()
+    try:
+        await asyncio.to_thread(
+            celery.send_task,
+            "tutor.ingest",
+            args=[receipt.job_id],
+            task_id=receipt.task_id,
+            queue=settings.celery_queue,
+        )
+    except Exception as exc:
+        log.exception("could not enqueue job %s", receipt.job_id)
+        file_ids = [f.file_id for f in receipt.files]
+        await session.execute(
+            update(Job)
+            .where(Job.job_id == receipt.job_id)
+            .values(status="failed", error=f"the job queue is unavailable: {exc}", completed_at=utcnow())
+        )
+        if receipt.created_course:
+            await session.execute(delete(Course).where(Course.course_id == receipt.course_id))
+        else:
+            await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
+        await session.commit()
+        for f in receipt.files:
+            storage.delete(f"{receipt.course_id}/{f.file_id}.pdf")
+        raise TutorError("queue_unavailable", "the job queue is unavailable; try again shortly", status=503) from None

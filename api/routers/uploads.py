@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel
-from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
@@ -15,11 +13,9 @@ from api.deps import get_session, get_state
 from api.params import FormId
 from api.ratelimit import limit
 from api.state import AppState
-from db.models import Course, Job, SourceFile
 from ingestion.storage import open_storage
-from ingestion.uploads import UploadedFile, UploadError, accept_upload
-from tutor.errors import TutorError
-from tutor.identity import Principal, utcnow
+from ingestion.uploads import UploadedFile, UploadError, accept_upload, enqueue_upload
+from tutor.identity import Principal
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["files"])
@@ -89,32 +85,7 @@ async def upload_pdfs(
         description=description,
         course_id=course_id,
     )
-    await session.commit()
-    try:
-        await asyncio.to_thread(
-            state.celery.send_task,
-            "tutor.ingest",
-            args=[receipt.job_id],
-            task_id=receipt.task_id,
-            queue=settings.celery_queue,
-        )
-    except Exception as exc:
-        log.exception("could not enqueue job %s", receipt.job_id)
-        # Nothing may be left half-done: the job fails visibly and its course or files are removed.
-        file_ids = [f.file_id for f in receipt.files]
-        await session.execute(
-            update(Job)
-            .where(Job.job_id == receipt.job_id)
-            .values(status="failed", error=f"the job queue is unavailable: {exc}", completed_at=utcnow())
-        )
-        if receipt.created_course:
-            await session.execute(delete(Course).where(Course.course_id == receipt.course_id))
-        else:
-            await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
-        await session.commit()
-        for f in receipt.files:
-            storage.delete(f"{receipt.course_id}/{f.file_id}.pdf")
-        raise TutorError("queue_unavailable", "the job queue is unavailable; try again shortly", status=503) from None
+    await enqueue_upload(session, storage, state.celery, settings, receipt)
     return UploadAccepted(
         job_id=receipt.job_id,
         task_id=receipt.task_id,

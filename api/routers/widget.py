@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,12 +76,6 @@ def _embed(request: Request, course_id: int, meta: dict[str, Any]) -> EmbedOut:
 @router.get("/widget.js", include_in_schema=False)
 async def widget_js(request: Request) -> Response:
     return static_file(STATIC / "widget.js", request, cache="public, max-age=300")
-
-
-@router.get("/embed/{course_id}", include_in_schema=False, response_class=HTMLResponse)
-async def embed_page(course_id: PathId) -> HTMLResponse:
-    # The page itself is static; it reads the course's embed settings with the teacher's token (see the page).
-    return HTMLResponse((STATIC / "embed.html").read_text().replace("{{COURSE_ID}}", str(course_id)))
 
 
 @router.get("/api/courses/{course_id}/embed", response_model=EmbedOut, summary="The widget snippet and its settings")

@@ -100,6 +100,8 @@ MATRIX: dict[tuple[str, str], Spec] = {
         (DENY, None),
     ),
     ("GET", "/api/jobs/{job_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
+    # A one-time browser sign-in link for the token's own user, never another's (tests/console).
+    ("POST", "/api/sign-in-links"): (lambda w: {}, (ALLOW, anything), (ALLOW, anything)),
     ("GET", "/api/jobs"): (lambda w: {}, (ALLOW, not_containing("{w.job_id}")), (ALLOW, not_containing("{w.job_id}"))),
     ("GET", "/api/courses"): (lambda w: {}, (ALLOW, anything), (ALLOW, not_containing('"course_id":{w.course_id}'))),
     ("POST", "/api/courses"): (lambda w: {"json": {"title": "Mine"}}, (DENY, None), (ALLOW, anything)),
