@@ -46,7 +46,7 @@ class SourceLinks:
         self.ttl_s = ttl_s
 
     def _signature(self, course_id: int, file_id: str, expires: int) -> str:
-        message = f"{course_id}\n{file_id}\n{expires}".encode()
+        message = f"{course_id}\n{file_id}\n{expires}".encode("utf-8", "surrogatepass")  # any path a client sends
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def link(self, course_id: int, file_id: str, page: int | None, now: datetime) -> SourceLink:
@@ -59,7 +59,7 @@ class SourceLinks:
         return SourceLink(url, datetime.fromtimestamp(expires, UTC).replace(tzinfo=None))
 
     def check(self, course_id: int, file_id: str, expires: int, sig: str, now: datetime) -> None:
-        if not hmac.compare_digest(self._signature(course_id, file_id, expires), sig):
+        if not hmac.compare_digest(self._signature(course_id, file_id, expires).encode(), sig.encode()):
             raise LinkError("link_invalid", "this link is not valid for this file")
         if _epoch(now) >= expires:
             raise LinkError("link_expired", "this link has expired; open the citation again from the chat")

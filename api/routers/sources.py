@@ -61,7 +61,7 @@ async def open_source(
     course_id: PathId,
     file_id: str,
     exp: int = Query(ge=0, le=2**40),
-    sig: str = Query(min_length=64, max_length=64),
+    sig: str = Query(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$"),
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
     clock: Clock = Depends(get_clock),
