@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pymupdf
@@ -68,16 +69,30 @@ class Block:
     y1: float
 
 
-def _open(data: bytes, filename: str) -> Any:
-    if b"%PDF-" not in data[:1024]:
+def _ends(data: bytes | Path) -> tuple[bytes, bytes]:
+    """The first KiB and the last 4 KiB, read from disk for a file (an upload is never read whole for them)."""
+    if isinstance(data, bytes):
+        return data[:1024], data[-4096:]
+    with data.open("rb") as f:
+        head = f.read(1024)
+        f.seek(max(0, f.seek(0, 2) - 4096))
+        return head, f.read()
+
+
+def _open(data: bytes | Path, filename: str) -> Any:
+    head, tail = _ends(data)
+    if b"%PDF-" not in head:
         raise IngestionError("not_a_pdf", "this is not a PDF file (its content says otherwise, whatever its name)")
-    if b"%%EOF" not in data[-4096:]:
+    if b"%%EOF" not in tail:
         # Readers repair a cut-off file silently and show what survived; a course must not be built from half.
         raise IngestionError(
             "corrupt_pdf", "the PDF is incomplete (it ends before its end-of-file marker); upload it again"
         )
     try:
-        doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
+        if isinstance(data, Path):  # MuPDF reads from the file as it needs to
+            doc = pymupdf.open(str(data), filetype="pdf")  # type: ignore[no-untyped-call]
+        else:
+            doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
     except Exception as exc:
         raise IngestionError("corrupt_pdf", f"the PDF cannot be read ({exc}); is the file complete?") from None
     if doc.needs_pass:
@@ -87,8 +102,8 @@ def _open(data: bytes, filename: str) -> Any:
     return doc
 
 
-def inspect_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> int:
-    """The cheap checks an upload can afford to make at once; returns the page count."""
+def inspect_pdf(data: bytes | Path, filename: str, *, max_pages: int | None = None) -> int:
+    """The cheap checks an upload can afford to make at once (of its bytes or its file); returns the page count."""
     doc = _open(data, filename)
     try:
         try:

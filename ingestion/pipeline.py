@@ -31,6 +31,7 @@ from ingestion.quizgen_llm import generate_with_llm
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, TopicDraft, build_structure, key_terms
 from ingestion.weeks_llm import write_week
+from tutor.chunks import add_chunks
 from tutor.embeddings import Embedder
 from tutor.llm.base import LLM
 from tutor.settings import Settings
@@ -102,6 +103,13 @@ class Ingestor:
     week_sources: dict[str, int] = field(default_factory=dict)  # who wrote each week's title and objectives
 
     async def run(self, job_id: str, task_id: str | None = None) -> None:
+        async with jobs.exclusive_run(self.sessions, job_id) as alone:
+            if not alone:  # a redelivery while the job runs: two runs would store chunks under different ids
+                log.info("job %s is running in another worker; this delivery leaves it to that run", job_id)
+                return
+            await self._run(job_id, task_id)
+
+    async def _run(self, job_id: str, task_id: str | None) -> None:
         job = await jobs.start(self.sessions, job_id, task_id)
         if job is None:
             log.info("job %s has nothing left to do", job_id)
@@ -348,6 +356,10 @@ class Ingestor:
                     )
                     question_count += len(questions)
             await session.flush()
+            final_ids = replace(plan.ids, week_offset=week_offset)
+            await add_chunks(
+                session, self._records(course_id, plan.chunks, final_ids), [p.chunk.index for p in plan.chunks]
+            )
             await session.execute(
                 update(Course).where(Course.course_id == course_id).values(status="active", updated_at=func.now())
             )

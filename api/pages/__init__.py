@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api.pages import analytics, courses, embed, learn, review, signin, transcripts, upload
+from api.pages import analytics, courses, embed, learn, oidc, review, signin, transcripts, upload
 from api.pages.render import redirect, render
 from api.web_session import SignInRequired, optional_web_session
 from tutor.errors import TutorError
@@ -30,6 +30,7 @@ def install_pages(app: FastAPI) -> None:
     routers = (
         signin.router,
         signin.api_router,
+        oidc.router,
         courses.router,
         upload.router,
         review.router,

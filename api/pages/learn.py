@@ -1,7 +1,8 @@
 """The student's page of a course, /learn/{course_id}: outline and progress, reviews due, week quizzes, the chat.
 
 Signed in with the site's browser session (a sign-in link, or the host's token exchanged for one at
-POST /api/sign-in-links). The chat runs on the JSON API with a bearer token minted here for this course only.
+POST /api/sign-in-links). The chat runs on the JSON API with a short-lived bearer token minted here for the
+signed-in person (with the local secret: a deployment on an identity provider's JWKS needs another way).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tutor.review.clock import Clock
 from tutor.student_outline import student_outline
 
 router = APIRouter(include_in_schema=False)
-CHAT_TOKEN_TTL_S = 4 * 3600
+CHAT_TOKEN_TTL_S = 3600
 SESSIONS_SHOWN = 30
 # As the console's, except that style attributes may be set: KaTeX positions a formula's parts with them.
 # <style> elements and stylesheets from elsewhere stay forbidden; replies are sanitized before they are shown.
@@ -47,7 +48,7 @@ async def learn_page(
     course = await visible_course(session, user, course_id)
     outline = await student_outline(session, course_id=course_id, user_id=user.user_id, now=clock.now())
     chats = await sessions_of(session, user_id=user.user_id, course_id=course_id, limit=SESSIONS_SHOWN)
-    token = mint_token(state.settings, user.user_id, user.role, ttl_s=CHAT_TOKEN_TTL_S, course=course_id)
+    token = mint_token(state.settings, user.user_id, user.role, ttl_s=CHAT_TOKEN_TTL_S)
     return _with_csp(
         render(request, "learn/course.html", web=web, course=course, outline=outline, chats=chats, token=token)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,8 @@ async def course_page(
     request: Request,
     course_id: PathId,
     created: int | None = None,
+    moved: str | None = Query(None, max_length=40),
+    dir: str | None = Query(None, max_length=4),
     user: Principal = Depends(current_web_teacher),
     web: WebSession = Depends(current_web_session),
     session: AsyncSession = Depends(get_session),
@@ -57,7 +59,18 @@ async def course_page(
         reviewed=await review.reviewed_questions(session, course_id),
         letters=LETTERS,
         created=created,
+        moved=moved,
+        move_dir=dir,
+        focus_dir=_focus_dir,
     )
+
+
+def _focus_dir(wanted: str | None, first: bool, last: bool) -> str:
+    """After a move, the button that keeps focus: the same direction again, or the other one at an end (a
+    disabled button cannot hold focus), so pressing Enter repeatedly keeps moving the item."""
+    if (wanted == "up" and first) or (wanted == "down" and last):
+        return "down" if wanted == "up" else "up"
+    return wanted or "up"
 
 
 @router.post("/teach/courses/{course_id}/edit")
@@ -101,7 +114,7 @@ async def move_module(
     module = await managed_module(session, user, module_id)
     course = await visible_course(session, user, module.course_id, manage=True)
     await review.move_module(session, course, module, _direction(direction))
-    return redirect(f"/teach/courses/{module.course_id}?moved=week-{module.id}&dir={direction}#week-{module.id}")
+    return redirect(f"/teach/courses/{module.course_id}?moved=week-{module.id}&dir={direction}")
 
 
 @router.post("/teach/topics/{topic_id}/edit")
@@ -130,7 +143,7 @@ async def move_topic(
     topic = await managed_topic(session, user, topic_id)
     module = await managed_module(session, user, topic.module_id)
     await review.move_topic(session, module, topic, _direction(direction))
-    return redirect(f"/teach/courses/{module.course_id}?moved=topic-{topic.id}&dir={direction}#topic-{topic.id}")
+    return redirect(f"/teach/courses/{module.course_id}?moved=topic-{topic.id}&dir={direction}")
 
 
 @router.post("/teach/quizzes/{quiz_id}/questions/{number}/edit")

@@ -51,7 +51,14 @@ async def home(web: WebSession | None = Depends(optional_web_session)) -> Respon
 async def signin_page(
     request: Request, next: str | None = None, web: WebSession | None = Depends(optional_web_session)
 ) -> Response:
-    return render(request, "signin.html", web=web, next=_safe_next(next), code_minutes=CODE_TTL_S // 60)
+    return render(
+        request, "signin.html", web=web, next=_safe_next(next), code_minutes=CODE_TTL_S // 60, oidc=_oidc(request)
+    )
+
+
+def _oidc(request: Request) -> bool:
+    settings = state_of(request).settings
+    return bool(settings.oidc_issuer and settings.oidc_client_id)
 
 
 @router.get("/signin/link")
@@ -72,6 +79,7 @@ async def redeem_link(
             status=400,
             next=_safe_next(next),
             code_minutes=CODE_TTL_S // 60,
+            oidc=_oidc(request),
             problem="This sign-in link has expired or was already used. Ask for a new one (see below).",
         )
     try:

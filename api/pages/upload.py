@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, get_state
+from api.filenames import from_form
 from api.pages.render import render
 from api.params import FormId
 from api.ratelimit import hit
@@ -16,7 +17,7 @@ from api.web_session import WebSession, csrf_protect, current_web_session, curre
 from db.models import Job
 from ingestion.jobs import visible_job
 from ingestion.storage import open_storage
-from ingestion.uploads import UploadedFile, accept_upload, enqueue_upload
+from ingestion.uploads import spooled, submit_upload
 from tutor.course_overview import managed_courses
 from tutor.identity import Principal
 
@@ -122,23 +123,19 @@ async def upload(
 ) -> UploadOut:
     settings = state.settings
     await hit(request, f"upload:{user.user_id}", settings.rate_limit_uploads_per_hour, 3600, "uploads")
-    most = settings.max_upload_mb * 1024 * 1024
-    uploads = []
-    for f in files[: settings.max_files_per_upload + 1]:  # accept_upload names the limit when it is exceeded
-        uploads.append(UploadedFile(f.filename or "upload.pdf", await f.read(most + 1)))
-        await f.close()
-    storage = open_storage(settings)
-    receipt = await accept_upload(
-        session,
-        storage,
-        settings,
-        uploader=user,
-        files=uploads,
-        title=title,
-        description=description,
-        course_id=course_id,
-    )
-    await enqueue_upload(session, storage, state.celery, settings, receipt)
+    sources = [(from_form(f.filename or "upload.pdf"), f.file) for f in files]
+    async with spooled(sources, settings) as uploads:
+        receipt = await submit_upload(
+            session,
+            open_storage(settings),
+            settings,
+            state.celery,
+            uploader=user,
+            files=uploads,
+            title=title,
+            description=description,
+            course_id=course_id,
+        )
     return UploadOut(
         job_id=receipt.job_id,
         course_id=receipt.course_id,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import current_user
+from api.auth import widget_or_user
 from api.deps import get_clock, get_session, get_state
 from api.params import INT4_MAX, FieldId, PathId
-from api.routers.chat import check_widget_scope
 from api.state import AppState
 from ingestion.storage import open_storage
 from tutor.courses import visible_course
@@ -38,14 +37,12 @@ class LinkOut(BaseModel):
 @router.post("/api/widget/source-links", response_model=LinkOut, summary="A short-lived link to a cited PDF page")
 async def make_link(
     body: LinkIn,
-    request: Request,
-    user: Principal = Depends(current_user),
+    user: Principal = Depends(widget_or_user),
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
     clock: Clock = Depends(get_clock),
 ) -> LinkOut:
-    check_widget_scope(user, body.course_id, request)
-    await visible_course(session, user, body.course_id)
+    await visible_course(session, user, body.course_id)  # a widget's token: its own course only
     await course_file(session, body.course_id, body.file_id)
     link: SourceLink = state.source_links().link(body.course_id, body.file_id, body.page, clock.now())
     return LinkOut(url=link.url, expires_at=link.expires_at)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
 from api.deps import get_session, get_state
+from api.filenames import from_form
 from api.params import FormId
 from api.ratelimit import limit
 from api.state import AppState
 from ingestion.storage import open_storage
-from ingestion.uploads import UploadedFile, UploadError, accept_upload, enqueue_upload
+from ingestion.uploads import UploadError, spooled, submit_upload
 from tutor.identity import Principal
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["files"])
 
 
@@ -45,13 +43,6 @@ class UploadAccepted(BaseModel):
     job_url: str
 
 
-async def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    """Read at most one byte past the limit, so an oversized upload never sits whole in memory."""
-    data = await upload.read(limit + 1)
-    await upload.close()
-    return data
-
-
 @router.post(
     "/api/upload-pdfs",
     status_code=202,
@@ -70,22 +61,21 @@ async def upload_pdfs(
     state: AppState = Depends(get_state),
 ) -> UploadAccepted:
     settings = state.settings
-    limit = settings.max_upload_mb * 1024 * 1024
     if len(files) > settings.max_files_per_upload:
         raise UploadError("too_many_files", f"at most {settings.max_files_per_upload} files per upload")
-    uploads = [UploadedFile(f.filename or "upload.pdf", await _read_limited(f, limit)) for f in files]
-    storage = open_storage(settings)
-    receipt = await accept_upload(
-        session,
-        storage,
-        settings,
-        uploader=user,
-        files=uploads,
-        title=title,
-        description=description,
-        course_id=course_id,
-    )
-    await enqueue_upload(session, storage, state.celery, settings, receipt)
+    sources = [(from_form(f.filename or "upload.pdf"), f.file) for f in files]
+    async with spooled(sources, settings) as uploads:
+        receipt = await submit_upload(
+            session,
+            open_storage(settings),
+            settings,
+            state.celery,
+            uploader=user,
+            files=uploads,
+            title=title,
+            description=description,
+            course_id=course_id,
+        )
     return UploadAccepted(
         job_id=receipt.job_id,
         task_id=receipt.task_id,

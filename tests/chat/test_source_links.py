@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.chat.conftest import Chat, ChatCourse
 from tests.quiz.rows import make_course
-from tutor.identity import mint_token
+from tutor.identity import mint_widget_token
 from tutor.review.clock import ManualClock
 from tutor.settings import Settings
 
 Auth = Callable[..., dict[str, str]]
+ORIGIN = "https://school.example"
 
 
 async def _cited_link(client: httpx.AsyncClient, headers: dict[str, str], course: ChatCourse) -> dict[str, str]:
@@ -27,8 +28,9 @@ async def _cited_link(client: httpx.AsyncClient, headers: dict[str, str], course
 
 
 def _visitor(settings: Settings, course_id: int) -> dict[str, str]:
-    """A widget visitor's token, as /api/widget/session mints it: a student's, for one course only."""
-    return {"Authorization": f"Bearer {mint_token(settings, f'visitor:{course_id}:v1', 'student', course=course_id)}"}
+    """A widget visitor's token, as /api/widget/session mints it (one course, one page origin), from that page."""
+    token = mint_widget_token(settings, f"visitor:{course_id}:v1", course_id=course_id, origin=ORIGIN, ttl_s=600)
+    return {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
 
 
 async def test_a_citation_link_opens_the_pdf_inline_and_expires(

@@ -30,7 +30,7 @@ from tutor.llm.extractive import NOT_FOUND
 from tutor.quiz.attempts import open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
-from tutor.retrieval import Retriever
+from tutor.retrieval import Retriever, covers
 from tutor.review.clock import Clock, SystemClock
 from tutor.review.due import DueSummary, announcement, due_summary
 from tutor.settings import Settings, local_jwt_secret
@@ -88,7 +88,7 @@ class ChatEngine:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
         self.clock: Clock = clock or SystemClock()
         self.links = SourceLinks(local_jwt_secret(settings))
-        self.retriever = Retriever(store, embedder)
+        self.retriever = Retriever(store, embedder, sessions)
 
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed.
@@ -151,7 +151,7 @@ class ChatEngine:
         # Follow-ups ("and what does it produce?") are searched with what they refer to.
         query = resolve_follow_up(message, [m.message for m in earlier if m.message_type == "user"])
         started = time.perf_counter()
-        hits = await asyncio.to_thread(self.retriever.retrieve, course_id, query, k=self.settings.retrieval_k)
+        hits = await self.retriever.retrieve(course_id, query, k=self.settings.retrieval_k)
         if not hits:  # nothing at all: an empty index is a missing one
             await asyncio.to_thread(self.store.check, course_id, self.embedder.name)
         return Retrieved(query, hits, round(1000 * (time.perf_counter() - started), 1))
@@ -265,7 +265,7 @@ class ChatEngine:
         hits = retrieved.hits
         timing["retrieval_ms"] = retrieved.ms
         turn.meta["query"] = retrieved.query
-        if not hits or hits[0].score < self.settings.refusal_threshold:
+        if not covers(hits, self.settings.refusal_threshold):
             async for event in self._not_covered(turn, hits):
                 yield event
             return

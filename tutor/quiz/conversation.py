@@ -14,14 +14,24 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Quiz, QuizAttempt, QuizQuestion, Topic
+from db.models import Module, Quiz, QuizAttempt, QuizQuestion, Topic
 from tutor.errors import TutorError
 from tutor.identity import utcnow
 from tutor.quiz.answers import Reading, read_reply
-from tutor.quiz.attempts import AskedQuestion, asked, finish, open_attempt, record_answer, set_status, start_attempt
+from tutor.quiz.attempts import (
+    AskedQuestion,
+    asked,
+    attempt_questions,
+    finish,
+    open_attempt,
+    record_answer,
+    set_status,
+    start_attempt,
+)
 from tutor.quiz.attempts import timed_out as attempt_timed_out
 from tutor.quiz.grading import Grade
 from tutor.quiz.selection import QuizChoice, choose_quiz, is_quiz_request
+from tutor.quiz.snapshot import AttemptQuestion
 from tutor.review.due import review_quiz
 from tutor.review.intent import is_review_request
 from tutor.review.record import GradedAnswer, record_graded
@@ -96,23 +106,12 @@ async def _ask(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt) -> N
         turn.steps.append(QuizStep("question", render_question(question), question=question))
 
 
-async def _review(session: AsyncSession, quiz: Quiz, course_id: int, missed: list[int]) -> list[ReviewTopic]:
+async def _review(session: AsyncSession, attempt: QuizAttempt, missed: list[int]) -> list[ReviewTopic]:
     """Each missed question points to the topic its explanation quotes (best word overlap in the course)."""
     if not missed:
         return []
-    questions = (
-        (
-            await session.execute(
-                select(QuizQuestion).where(
-                    QuizQuestion.quiz_id == quiz.quiz_id, QuizQuestion.question_number.in_(missed)
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    from db.models import Module
-
+    questions = [q for q in await attempt_questions(session, attempt) if q is not None and q.question_number in missed]
+    course_id = attempt.course_id
     topics = (
         (
             await session.execute(
@@ -141,7 +140,7 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
         turn.say("This quiz was already finished in another window.")
         return
     missed = [g.question_number for g in result.questions if not g.is_correct]
-    review = await _review(session, quiz, attempt.course_id, missed)
+    review = await _review(session, attempt, missed)
     summary = QuizResult(
         quiz.quiz_id,
         quiz.title,
@@ -167,6 +166,41 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
     turn.steps.append(QuizStep("result", "\n".join(lines), result=summary))
 
 
+def _feedback(quiz_id: str, question: AskedQuestion, letter: str | None, row: AttemptQuestion) -> QuizStep:
+    key, key_text = row.correct_answer, row.options[row.correct_answer]
+    if letter is None:
+        text = f"Skipped. The answer was {key}) {key_text}."
+    elif letter == key:
+        text = f"Correct — {letter}) {row.options[letter]}."
+    else:
+        text = f"Not quite: you chose {letter}, the answer is {key}) {key_text}."
+    if row.explanation:
+        text += f" {row.explanation}"
+    feedback = Feedback(
+        quiz_id, question.number, question.question_number, letter, letter == key, key, key_text, row.explanation
+    )
+    return QuizStep("feedback", text, feedback=feedback)
+
+
+async def _count_for_review(
+    session: AsyncSession, attempt: QuizAttempt, asked_as: AttemptQuestion, letter: str | None, now: datetime
+) -> None:
+    """Each answer counts for review and mastery as it is given (a skip as a miss), also if the quiz stops here;
+    graded as asked, scheduled on the question as it is now (one a teacher deleted since has nothing to schedule)."""
+    live = (
+        await session.execute(
+            select(QuizQuestion).where(
+                QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == asked_as.question_number
+            )
+        )
+    ).scalar_one_or_none()
+    if live is not None:
+        graded = [GradedAnswer(live, letter == asked_as.correct_answer)]
+        await record_graded(
+            session, user_id=attempt.user_id, quiz=await _quiz(session, attempt.quiz_id), graded=graded, now=now
+        )
+
+
 async def _answer(
     session: AsyncSession,
     turn: QuizTurn,
@@ -181,45 +215,12 @@ async def _answer(
         await session.refresh(attempt)
         await _ask(session, turn, attempt)
         return
-    row = (
-        await session.execute(
-            select(QuizQuestion).where(
-                QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == question.question_number
-            )
-        )
-    ).scalar_one()
-    # Each answer counts for review and mastery as it is given (a skip as a miss), also if the quiz stops here.
-    await record_graded(
-        session,
-        user_id=attempt.user_id,
-        quiz=await _quiz(session, attempt.quiz_id),
-        graded=[GradedAnswer(row, letter == row.correct_answer)],
-        now=now,
-    )
-    if letter is None:
-        text = f"Skipped. The answer was {row.correct_answer}) {row.options[row.correct_answer]}."
-    elif letter == row.correct_answer:
-        text = f"Correct — {letter}) {row.options[letter]}."
+    row = (await attempt_questions(session, attempt))[question.number - 1]
+    if row is None:  # deleted since it was asked, in an attempt without a snapshot: it is not graded
+        turn.say("That question has been removed from the quiz by your teacher, so it does not count.")
     else:
-        text = f"Not quite: you chose {letter}, the answer is {row.correct_answer}) {row.options[row.correct_answer]}."
-    if row.explanation:
-        text += f" {row.explanation}"
-    turn.steps.append(
-        QuizStep(
-            "feedback",
-            text,
-            feedback=Feedback(
-                attempt.quiz_id,
-                question.number,
-                question.question_number,
-                letter,
-                letter == row.correct_answer,
-                row.correct_answer,
-                row.options[row.correct_answer],
-                row.explanation,
-            ),
-        )
-    )
+        turn.steps.append(_feedback(attempt.quiz_id, question, letter, row))
+        await _count_for_review(session, attempt, row, letter, now)
     if attempt.position > len(attempt.question_numbers):
         await _finish(session, turn, attempt, timed_out=False)
     else:

@@ -7,16 +7,6 @@ document.addEventListener("submit", (event) => {
   if (question && !window.confirm(question)) event.preventDefault();
 });
 
-// After a move, keep keyboard focus on the same button so the next press moves the item again.
-const params = new URLSearchParams(location.search);
-const moved = params.get("moved");
-if (moved) {
-  const direction = params.get("dir") || "up";
-  const target = document.querySelector(`#${CSS.escape(moved)} button[data-move="${direction}"]`)
-    || document.querySelector(`#${CSS.escape(moved)} button[data-move]`);
-  if (target) target.focus();
-}
-
 export function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
