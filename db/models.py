@@ -158,6 +158,8 @@ class QuizQuestion(Base):
     difficulty: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
     reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # 0006: a teacher checked it (console)
+    # 0009: a generated question of low confidence, kept for the teacher to review instead of dropped
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
 class QuizResponse(Base):

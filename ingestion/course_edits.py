@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
 from ingestion.pdf import Paragraph
-from ingestion.quizgen import generate_module_quiz
+from ingestion.quizgen import generate_module_quiz, glossary
 from ingestion.storage import FileStorage
-from ingestion.structure import ModuleDraft, TopicDraft, key_terms
+from ingestion.structure import ModuleDraft, TopicDraft
 from tutor.errors import TutorError
 from tutor.vectorstore import TopicSource, VectorStore
 
@@ -50,26 +50,27 @@ async def regenerate_week_quiz(
     """The week's quiz with fresh questions from its topics (the offline generator: answerable from the course, its
     key right by construction). The quiz keeps its id, so links and past results stay; its questions are new and
     not yet reviewed. A week without a quiz gets one."""
+    # Every week's text: distractors are other key terms of the course, as at ingestion.
+    modules = list(
+        (await session.execute(select(Module).where(Module.course_id == module.course_id).order_by(Module.week)))
+        .scalars()
+    )
     topics = list(
         (
             await session.execute(
-                select(Topic).where(Topic.module_id == module.id).order_by(Topic.order_index, Topic.id)
-            )
-        ).scalars()
-    )
-    course_text = "\n\n".join(
-        (
-            await session.execute(
-                select(Topic.content)
+                select(Topic)
                 .join(Module, Module.id == Topic.module_id)
                 .where(Module.course_id == module.course_id)
+                .order_by(Topic.module_id, Topic.order_index, Topic.id)
             )
         ).scalars()
     )
-    draft = _draft(module, topics, sources)
+    drafts = {m.id: _draft(m, [t for t in topics if t.module_id == m.id], sources) for m in modules}
+    terms, aliases = glossary(list(drafts.values()))
     questions = generate_module_quiz(
-        draft,
-        key_terms(course_text, 60),
+        drafts[module.id],
+        terms,
+        aliases,
         num_questions=QUESTIONS_PER_QUIZ,
         seed=secrets.randbelow(2**31) if seed is None else seed,
     )

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     llm_provider: LLMProvider | None = Field(
-        default=None, description="extractive | openai | local; default local when installed, else extractive"
+        default=None,
+        description="extractive | openai | local; default openai when TUTOR_LLM_BASE_URL is set, else extractive",
     )
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=100, description="largest accepted PDF, in MB")
     max_pages: int = Field(default=2000, description="most pages accepted in one PDF")
     max_files_per_upload: int = 20
+    max_weeks: int = Field(
+        default=52, description="most weeks in a course; more chapters share weeks, and the job result says which"
+    )
 
     rate_limit_chat_per_minute: int = Field(default=30, description="chat turns per user per minute")
     rate_limit_uploads_per_hour: int = Field(default=30, description="uploads per user per hour")

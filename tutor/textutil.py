@@ -1,10 +1,23 @@
-"""Words of a text for lexical matching: lower-cased content words and their crude stems."""
+"""Word utilities, the one place for them: word patterns, stopword lists and the crude stemmer.
+
+Lexical matching (retrieval's rerank, the quoting tutor, verification), follow-up resolution, quiz choice and
+course structuring all tokenize text; they share these so that a change of tokenization is made once.
+"""
 
 from __future__ import annotations
 
 import re
 
+# Tokens of lower-cased text for lexical matching: letters and digits (numbers are evidence too).
 WORD = re.compile(r"[a-z0-9]+")
+# Words of prose as written: a letter, then letters or hyphens ("cell-wall"), three characters at least.
+PROSE_WORD = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
+# Runs of letters of lower-cased text (word overlap between a quiz question and topics).
+LETTERS = re.compile(r"[a-z]+")
+# Words of a student's message naming things: like PROSE_WORD, digits allowed after the first letter.
+NAME_WORD = re.compile(r"[a-z][a-z0-9-]+")
+
+# Function words of questions and prose that say nothing about which passage answers.
 STOP = frozenset(
     [
         "a",
@@ -65,12 +78,280 @@ STOP = frozenset(
         "much",
     ]
 )
+# English function words and vague verbs: never a course's key term.
+COMMON_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "although",
+        "always",
+        "among",
+        "an",
+        "and",
+        "another",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "even",
+        "ever",
+        "every",
+        "few",
+        "first",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "least",
+        "less",
+        "let",
+        "like",
+        "made",
+        "make",
+        "many",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "near",
+        "need",
+        "neither",
+        "never",
+        "new",
+        "next",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "often",
+        "on",
+        "once",
+        "one",
+        "only",
+        "or",
+        "other",
+        "others",
+        "our",
+        "out",
+        "over",
+        "own",
+        "per",
+        "perhaps",
+        "rather",
+        "same",
+        "second",
+        "see",
+        "seen",
+        "she",
+        "should",
+        "show",
+        "shown",
+        "since",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "though",
+        "through",
+        "thus",
+        "to",
+        "too",
+        "two",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "use",
+        "used",
+        "using",
+        "very",
+        "was",
+        "way",
+        "we",
+        "well",
+        "were",
+        "what",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+        "called",
+        "known",
+        "example",
+        "following",
+        "figure",
+        "chapter",
+        "section",
+        "also",
+        "called",
+        "different",
+        "important",
+        "however",
+        "because",
+        "therefore",
+        "given",
+        "three",
+        "four",
+        "five",
+        "six",
+        "part",
+        "parts",
+        "number",
+        "numbers",
+        "called",
+        "form",
+        "forms",
+        "type",
+        "types",
+        "kind",
+        "kinds",
+        "case",
+        "cases",
+        "time",
+        "times",
+        "much",
+        "many",
+        "make",
+        "makes",
+        "made",
+        "like",
+        "likely",
+    ]
+)
+# Words of a question that are not its topic ("what does that have to do with ..."): follow-ups borrow the rest.
+QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "which",
+        "when",
+        "where",
+        "does",
+        "doing",
+        "about",
+        "that",
+        "this",
+        "those",
+        "these",
+        "there",
+        "their",
+        "them",
+        "they",
+        "with",
+        "from",
+        "have",
+        "would",
+        "could",
+        "should",
+        "into",
+        "more",
+        "most",
+        "much",
+        "many",
+        "some",
+        "explain",
+        "tell",
+        "please",
+    ]
+)
 SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed", "ly")
 
 
 def words(text: str) -> list[str]:
     """Content words in order (bigrams need the order)."""
     return [w for w in WORD.findall(text.lower()) if w not in STOP and len(w) > 1]
+
+
+def tokens(text: str) -> list[str]:
+    """Every lower-cased token, function words included."""
+    return WORD.findall(text.lower())
+
+
+def prose_words(text: str, min_length: int = 3) -> list[str]:
+    """Words of prose as written (case kept), `min_length` characters or more."""
+    return [w for w in PROSE_WORD.findall(text) if len(w) >= min_length]
+
+
+def letter_words(text: str, min_length: int = 4) -> set[str]:
+    """Lower-cased runs of letters, `min_length` or longer."""
+    return {w for w in LETTERS.findall(text.lower()) if len(w) >= min_length}
 
 
 def stem(word: str) -> str:

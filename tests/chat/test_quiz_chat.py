@@ -130,3 +130,29 @@ async def test_a_side_question_is_answered_without_leaving_the_quiz(chat: Callab
 async def test_asking_for_a_quiz_that_does_not_exist_is_said_plainly(chat: Callable[..., Chat]) -> None:
     events = await chat("student-noquiz").send("quiz me on week 42")
     assert "week 42 has no quiz" in answer_text(events) and events[-1][0] == "done"
+
+
+async def test_a_side_question_about_this_topic_is_answered_about_the_open_question_without_its_answer(
+    chat: Callable[..., Chat], engine: AsyncEngine
+) -> None:
+    student = chat("student-this-topic")
+    question = first(await student.send("quiz me on week 1"), "quiz_question")
+    events = await student.send("What does the course say about this topic?")
+    said = answer_text(events)
+    reply = said.split("Back to the quiz")[0]
+    assert events[0][1]["mode"] == "quiz" and "couldn't find" not in reply
+    assert "citation" in [n for n, _ in events]
+    # Quoted from the open question's topic: the reply shares its terms.
+    asked = {w for w in question["text"].lower().split() if len(w) > 5}
+    assert asked & set(reply.lower().split())
+    async with engine.connect() as conn:
+        correct = (
+            await conn.execute(
+                text(
+                    "SELECT options->>correct_answer FROM quiz_questions "
+                    f"WHERE quiz_id = '{question['quiz_id']}' AND question_number = {question['question_number']}"
+                )
+            )
+        ).scalar_one()
+    assert correct.lower() not in reply.lower()  # the side answer does not give the quiz away
+    assert first(events, "quiz_question")["number"] == question["number"]

@@ -18,16 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import transaction
 from db.models import ChatMessage
+from tutor.answers.verify import SupportChecker, Verification, verified
 from tutor.chat import events as ev
 from tutor.chat import history, recording
-from tutor.chat.prompts import build_messages, resolve_follow_up
+from tutor.chat.prompts import about_open_question, build_messages, resolve_follow_up
 from tutor.courses import visible_course
 from tutor.embeddings import Embedder
 from tutor.errors import TutorError
 from tutor.identity import Principal
 from tutor.llm.base import LLM, GenerationRequest, LLMError, Passage
-from tutor.llm.extractive import NOT_FOUND
-from tutor.quiz.attempts import open_attempt
+from tutor.llm.extractive import NOT_FOUND, ExtractiveLLM
+from tutor.quiz.attempts import AskedQuestion, open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
 from tutor.retrieval import Retriever, covers
@@ -38,6 +39,19 @@ from tutor.sourcelinks import SourceLinks
 from tutor.vectorstore import Hit, VectorStore
 
 CITED = re.compile(r"\[(\d{1,2})\]")
+PART = re.compile(r"\s*\(part \d+\)$")
+DANGLING = re.compile(r"(?:\b(?:and|or|of|the|a|an|with|to|for|in|on|by|from|at)|[-\u2013,:;(/])$", re.I)
+
+
+def check_title(topic_title: str) -> str | None:
+    """The topic's title fit to name it in a question, or None when the course did not give it a whole one.
+
+    Titles come from PDF headings: one that ends on "and" or a hyphen was cut where the heading wrapped.
+    """
+    title = PART.sub("", " ".join(topic_title.split()))
+    if not title or len(title) > 90 or DANGLING.search(title):
+        return None
+    return title
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,9 @@ class ChatEngine:
         self.clock: Clock = clock or SystemClock()
         self.links = SourceLinks(local_jwt_secret(settings))
         self.retriever = Retriever(store, embedder, sessions)
+        # Generated answers are checked against the passages, and quoted from them when nothing holds up.
+        self.quoter = llm if isinstance(llm, ExtractiveLLM) and llm.tutor.vectors else ExtractiveLLM(embedder)
+        self.checker = SupportChecker(embedder, self.quoter.tutor.vectors)
 
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed.
@@ -191,7 +208,7 @@ class ChatEngine:
                     yield event
             else:
                 guard = quiz.side_question_for if quiz else None
-                async for event in self._answer(turn, timing, guard=render_question(guard) if guard else None):
+                async for event in self._answer(turn, timing, guard=guard):
                     yield event
                 if guard:
                     turn.text.append("\n\nBack to the quiz — " + render_question(guard))
@@ -259,9 +276,20 @@ class ChatEngine:
             turn.text.append(text)
             yield ev.Token(text)
 
-    async def _answer(self, turn: Turn, timing: dict[str, float], *, guard: str | None) -> AsyncIterator[ev.Event]:
+    async def _answer(
+        self, turn: Turn, timing: dict[str, float], *, guard: AskedQuestion | None
+    ) -> AsyncIterator[ev.Event]:
+        """`guard`: the quiz question open while the student asks aside; the answer must not give it away."""
         t0 = time.perf_counter()
-        retrieved = turn.retrieved or await self._retrieve(turn.request.course_id, turn.request.message, turn.earlier)
+        if guard is not None:
+            # "What does the course say about this?" asks about the open question's topic.
+            retrieved = await self._retrieve(
+                turn.request.course_id, about_open_question(turn.request.message, guard.text), []
+            )
+        else:
+            retrieved = turn.retrieved or await self._retrieve(
+                turn.request.course_id, turn.request.message, turn.earlier
+            )
         hits = retrieved.hits
         timing["retrieval_ms"] = retrieved.ms
         turn.meta["query"] = retrieved.query
@@ -276,20 +304,29 @@ class ChatEngine:
                 history=turn.earlier,
                 question=turn.request.message,
                 passages=passages,
-                guard=guard,
+                guard=render_question(guard) if guard else None,
                 history_turns=self.settings.chat_history_turns,
             ),
             # Retrieval used the resolved query; the answer must still address what was asked now.
             question=turn.request.message,
             passages=passages,
+            query=retrieved.query,
+            withhold=(guard.withheld,) if guard and guard.withheld else (),
         )
         deltas = 0
-        async for delta in self.llm.stream(request):
+        check = Verification() if self.llm.capabilities.needs_verification else None
+        source = self.llm.stream(request)
+        if check is not None:
+            source = verified(source, passages, self.checker, check)
+        async for delta in source:
             if deltas == 0:
                 timing["first_token_ms"] = round(1000 * (time.perf_counter() - t0), 1)
             deltas += 1
             turn.text.append(delta)
             yield ev.Token(delta)
+        if check is not None:
+            async for delta in self._after_verification(turn, request, check, shown=deltas):
+                yield ev.Token(delta)
         answer = "".join(turn.text)
         turn.meta["usage"] = {
             "prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
@@ -299,15 +336,16 @@ class ChatEngine:
             async for event in self._not_covered(turn, hits, continuing=True):
                 yield event
             return
-        cited = sorted({int(n) for n in CITED.findall(answer) if 1 <= int(n) <= len(hits)}) or [1]
-        if self.llm.name == "extractive" and not guard:
-            best = hits[cited[0] - 1].metadata
-            check = (
-                f"\n\nQuick check: how would you explain “{best.topic_title}” in your own words? "
-                f"Say “quiz me on week {best.week}” when you want a short quiz."
+        # In the order the answer cites them: the first is the passage the answer starts from.
+        cited = list(dict.fromkeys(int(n) for n in CITED.findall(answer) if 1 <= int(n) <= len(hits))) or [1]
+        lead = hits[cited[0] - 1].metadata
+        title = check_title(lead.topic_title)
+        if self.llm.capabilities.quotes_course and not guard and title:
+            offer = f"\n\nQuick check: how would you explain “{title}” in your own words?" + (
+                f" Say “quiz me on week {lead.week}” when you want a short quiz." if lead.week else ""
             )
-            turn.text.append(check)
-            yield ev.Token(check)
+            turn.text.append(offer)
+            yield ev.Token(offer)
         citations = [self._citation(n, hits[n - 1]) for n in cited]
         for citation in citations:
             yield citation
@@ -318,6 +356,28 @@ class ChatEngine:
             for m in (hits[n - 1].metadata for n in cited)
             if m.module_id is not None and m.topic_id is not None
         }
+
+    async def _after_verification(
+        self, turn: Turn, request: GenerationRequest, check: Verification, *, shown: int
+    ) -> AsyncIterator[str]:
+        """Say what was left out; when nothing the model wrote held up, quote the course instead."""
+        dropped = len(check.unsupported)
+        if dropped and not check.verified:
+            check.fallback = True
+            lead = "I couldn't confirm the generated answer in the course, so here is what the course says: "
+            quoted = (await self.quoter.quote(request)).deltas()
+            for i, delta in enumerate([lead, *quoted] if quoted != [NOT_FOUND] else [NOT_FOUND]):
+                text = ("\n\n" if shown and i == 0 else "") + delta
+                turn.text.append(text)
+                yield text
+        elif dropped:
+            note = (
+                f"\n\n(I left out {dropped} sentence{'s' if dropped > 1 else ''} that the course passages "
+                "do not support.)"
+            )
+            turn.text.append(note)
+            yield note
+        turn.meta["verification"] = check.metadata()
 
     async def _not_covered(self, turn: Turn, hits: list[Hit], *, continuing: bool = False) -> AsyncIterator[ev.Event]:
         """Say plainly that the course does not cover it, and point to the closest topics instead.

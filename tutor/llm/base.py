@@ -27,6 +27,10 @@ class GenerationRequest:
     messages: list[Message]
     question: str
     passages: list[Passage] = field(default_factory=list)
+    # What retrieval searched for: the question, or a follow-up resolved against the earlier questions.
+    query: str | None = None
+    # Text the answer must not contain: the answer of a quiz question open while the student asks aside.
+    withhold: tuple[str, ...] = ()
     max_tokens: int = 512
     temperature: float = 0.2
 
@@ -44,9 +48,24 @@ class LLMError(TutorError):
         super().__init__("llm_error", message)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, declared by the provider; the chat engine decides from these, never from its name."""
+
+    # The answer is course sentences quoted word for word: grounded by construction, nothing to verify.
+    quotes_course: bool
+    # The answer is written by a model: each sentence must be checked against the passages it cites.
+    needs_verification: bool
+    # Text arrives in small deltas while it is generated (an answer can be checked and shown as it streams).
+    streams: bool
+    # The model can write structured JSON reliably enough for weeks' summaries and quizzes.
+    writes_json: bool = False
+
+
 class LLM(Protocol):
     name: str
     model: str
+    capabilities: Capabilities
 
     def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         """Text deltas of the answer; raises LLMError when the model fails, also mid-answer."""

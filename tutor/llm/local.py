@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from tutor.llm.base import GenerationRequest, LLMError
+from tutor.llm.base import Capabilities, GenerationRequest, LLMError
 
 _END = object()
 
@@ -21,6 +21,8 @@ def packaged_model_path() -> Path:
 
 class LocalLLM:
     name = "local"
+    # The packaged 135M model invents and cannot write quiz JSON reliably.
+    capabilities = Capabilities(quotes_course=False, needs_verification=True, streams=True, writes_json=False)
 
     def __init__(self, model_path: Path | None = None, *, n_ctx: int = 2048, threads: int = 2) -> None:
         self.model_path = model_path or packaged_model_path()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tutor.llm.base import GenerationRequest, LLMError
+from tutor.llm.base import Capabilities, GenerationRequest, LLMError
 
 
 class OpenAICompatLLM:
     name = "openai"
+    capabilities = Capabilities(quotes_course=False, needs_verification=True, streams=True, writes_json=True)
 
     def __init__(self, model: str, base_url: str | None, api_key: str | None, timeout: float) -> None:
         from openai import AsyncOpenAI

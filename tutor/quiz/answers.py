@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from tutor.textutil import tokens
+
 Intent = Literal["answer", "skip", "stop", "resume", "question", "unclear"]
 LETTERS = ("A", "B", "C", "D")
 
@@ -37,7 +39,6 @@ LETTER = re.compile(
     re.I,
 )
 QUESTION_START = re.compile(r"^\s*(what|why|how|who|when|where|which|can|could|does|do|is|are|explain|tell me)\b", re.I)
-WORD = re.compile(r"[a-z0-9]+")
 FILLER = {"the", "a", "an", "of", "to", "in", "and", "or", "it", "is", "its"}
 
 
@@ -48,7 +49,7 @@ class Reading:
 
 
 def _words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
+    return tokens(text)
 
 
 def read_reply(reply: str, options: dict[str, str]) -> Reading:

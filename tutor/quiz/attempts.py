@@ -31,6 +31,8 @@ class AskedQuestion:
     question_number: int
     text: str
     options: dict[str, str]
+    # The correct option's text, never shown: a side question's answer must not give it away.
+    withheld: str = ""
 
 
 async def open_attempt(session: AsyncSession, session_id: str, *, for_update: bool = False) -> QuizAttempt | None:
@@ -101,6 +103,7 @@ async def asked(session: AsyncSession, attempt: QuizAttempt) -> AskedQuestion | 
                 question.question_number,
                 question.question_text,
                 question.options,
+                question.options.get(question.correct_answer, ""),
             )
         await _pass_over(session, attempt)
     return None

@@ -6,7 +6,6 @@ turn is an ordinary answer. All state is in quiz_attempts, so a quiz continues i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -35,6 +34,7 @@ from tutor.quiz.snapshot import AttemptQuestion
 from tutor.review.due import review_quiz
 from tutor.review.intent import is_review_request
 from tutor.review.record import GradedAnswer, record_graded
+from tutor.textutil import letter_words
 
 
 @dataclass(frozen=True)
@@ -121,10 +121,10 @@ async def _review(session: AsyncSession, attempt: QuizAttempt, missed: list[int]
         .scalars()
         .all()
     )
-    words = {t.id: set(re.findall(r"[a-z]{4,}", t.content.lower())) for t in topics}
+    words = {t.id: letter_words(t.content) for t in topics}
     review = []
     for q in sorted(questions, key=lambda q: q.question_number):
-        wanted = set(re.findall(r"[a-z]{4,}", f"{q.question_text} {q.explanation or ''}".lower()))
+        wanted = letter_words(f"{q.question_text} {q.explanation or ''}")
         best = max(topics, key=lambda t: len(wanted & words[t.id]), default=None)
         if best is None or not wanted & words[best.id]:
             review.append(ReviewTopic(q.question_number, None, None, None))

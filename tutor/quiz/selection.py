@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Module, Quiz, QuizQuestion
 from tutor.errors import NotFoundError
 from tutor.review.intent import is_review_request
+from tutor.textutil import NAME_WORD
 
 REQUEST = re.compile(
     r"\b(quiz|test|examine|practice questions?|check my (understanding|knowledge))\b.*\b(me|on|about|week|module|quiz)\b"
@@ -20,7 +21,8 @@ REQUEST = re.compile(
 )
 WEEK = re.compile(r"\b(?:week|module|unit|chapter)\s*(\d{1,3})\b", re.I)
 TOPIC = re.compile(r"\b(?:on|about|covering|for)\s+(?:the\s+)?(.+?)\s*[?.!]*$", re.I)
-STOPWORDS = {"the", "a", "an", "of", "and", "to", "in", "on", "me", "my", "quiz", "test", "please", "some", "topic"}
+# Words of a quiz request that are not its topic ("quiz me on the topic of ...").
+REQUEST_WORDS = {"the", "a", "an", "of", "and", "to", "in", "on", "me", "my", "quiz", "test", "please", "some", "topic"}
 PRACTICE_SIZE = 5
 
 
@@ -36,7 +38,7 @@ class QuizChoice:
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z][a-z0-9-]+", text.lower()) if w not in STOPWORDS and len(w) > 2}
+    return {w for w in NAME_WORD.findall(text.lower()) if w not in REQUEST_WORDS and len(w) > 2}
 
 
 async def choose_quiz(session: AsyncSession, course_id: int, message: str, quiz_id: str | None = None) -> QuizChoice:

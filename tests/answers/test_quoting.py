@@ -1,0 +1,101 @@
+"""The quoting tutor on real course text: Erickson's "Algorithms" chapters as parsed, SciQ's textbook paragraphs."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pytest
+
+from ingestion.pdf import parse_pdf
+from tests.conftest import SHARED
+from tests.factories import sciq_items
+from tutor.answers.quoting import NOT_FOUND, QuotingTutor
+from tutor.embeddings import get_embedder
+from tutor.llm.base import Passage
+from tutor.settings import Settings
+
+ERICKSON = SHARED / "data" / "erickson_algorithms"
+
+
+@cache
+def tutor() -> QuotingTutor:
+    return QuotingTutor(get_embedder(Settings()))
+
+
+@cache
+def sections(filename: str) -> dict[str, str]:
+    """Each section of a chapter as the chunker sees it: paragraphs separated by blank lines."""
+    doc = parse_pdf((ERICKSON / filename).read_bytes(), filename)
+    return {s.title: "\n\n".join(p.text for p in s.paragraphs) for s in doc.sections}
+
+
+def passages(*texts: str) -> list[Passage]:
+    return [Passage(i, text, f"notes.pdf p. {i}") for i, text in enumerate(texts, 1)]
+
+
+def sentences_of(answer: str) -> list[str]:
+    return [s.strip() for s in re.split(r"\s*\[\d+\]\s*", answer) if s.strip()]
+
+
+def test_a_sentence_repeated_by_overlapping_chunks_is_quoted_once() -> None:
+    support = sciq_items()[3]["support"]
+    parts = re.split(r"(?<=\.)\s+", support)
+    first, second = " ".join(parts[: len(parts) // 2 + 2]), " ".join(parts[len(parts) // 2 - 1 :])
+    answer = tutor().answer(sciq_items()[3]["question"], passages(first, second, support))
+    quoted = [q.text for q in answer.quotes]
+    assert quoted and len(quoted) == len(set(quoted))
+    assert len(sentences_of(answer.text())) == len(set(sentences_of(answer.text())))
+
+
+def test_headings_labels_and_page_numbers_are_never_quoted_as_prose() -> None:
+    item = sciq_items()[5]
+    chunk = (
+        f"Chapter 3\n\n3.2 Compounds with aluminum and\n\nFigure 3.4 The structure of a cell\n\n{item['support']}\n\n"
+        "CHAPTER 3. CELLS\n\n57"
+    )
+    answer = tutor().answer(item["question"], passages(chunk))
+    text = answer.text()
+    assert answer.covered
+    for label in ("Chapter 3", "Compounds with aluminum", "Figure 3.4", "CHAPTER 3", "57"):
+        assert label not in text
+
+
+def test_a_definition_question_starts_with_the_defining_sentence() -> None:
+    recursion = sections("01-recursion.pdf")
+    context = [recursion["Simplify and Delegate"], recursion["Reductions"], recursion["Tower of Hanoi"]]
+    answer = tutor().answer("What is recursion?", passages(*context))
+    assert answer.kind == "definition"
+    assert answer.quotes[0].text.startswith("Recursion is a particularly powerful kind of reduction")
+    assert answer.quotes[0].number == 1
+    assert len(answer.quotes) <= 3 and all(f"[{q.number}]" in answer.text() for q in answer.quotes)
+
+
+def test_a_how_question_shows_the_passage_code() -> None:
+    recursion = sections("01-recursion.pdf")
+    answer = tutor().answer("How do I solve the Tower of Hanoi puzzle?", passages(recursion["Tower of Hanoi"]))
+    assert any(q.code and "Hanoi(n" in q.text for q in answer.quotes)
+    assert "```" in answer.text()
+
+
+def test_a_difference_question_quotes_both_sides() -> None:
+    dfs = sections("06-dfs.pdf")
+    greedy = sections("04-greedy.pdf")
+    context = [*dfs.values(), *greedy.values()][:6]
+    answer = tutor().answer("What is the difference between preorder and postorder?", passages(*context))
+    text = answer.text().lower()
+    assert answer.kind == "difference"
+    assert "preorder" in text and "postorder" in text
+
+
+def test_a_question_the_passages_do_not_answer_is_declined() -> None:
+    answer = tutor().answer("Who won the football world cup in 1998?", passages(sciq_items()[0]["support"]))
+    assert not answer.covered and answer.text() == NOT_FOUND
+
+
+@pytest.mark.parametrize("item", range(0, 40, 4))
+def test_a_sciq_answer_starts_with_a_sentence_of_the_course(item: int) -> None:
+    question = sciq_items()[item]
+    answer = tutor().answer(question["question"], passages(question["support"]))
+    flat = " ".join(question["support"].split())
+    assert answer.quotes and answer.quotes[0].text in flat

@@ -1,0 +1,116 @@
+"""A passage's quotable sentences: prose split into sentences, code kept as blocks, headings and labels left out.
+
+Chunks come from PDFs: they carry headings, figure labels, running heads and page numbers as lines of their own,
+words hyphenated across lines, and (from the chunker's overlap) a first or last sentence cut in two. Only whole
+sentences of prose, and code, are worth quoting.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from tutor.textutil import stem, words
+
+SENTENCE = re.compile(
+    r"(?<=[.!?])[\"\u201d\u2019)]?\s+(?=[A-Z0-9\u201c\"(\u2018'])|(?<=[a-z]{3}[.!?])\s+(?=[a-z]{2,}\s)"
+)
+ENDS_SENTENCE = re.compile(r"[.!?:][\"\u201d\u2019)]?$")
+HYPHENATED = re.compile(r"(\w)-\s*\n\s*(\w)")
+# Labels and running heads: "Figure 3.2", "Table 1", "Chapter 4", "Exercises", "1.2 Compounds", a page number.
+LABEL = re.compile(
+    r"^(?:(?:figure|fig\.|table|chapter|section|part|lecture|week|exercise|exercises|example|algorithm|"
+    r"definition|theorem|lemma|proof|note|notes|summary|references|contents)\b[\s\d.:-]*|[\d.]+\s*)",
+    re.I,
+)
+# Lines of code or pseudocode: calls, keywords of code, assignments, prompts, braces.
+CODE = re.compile(
+    r"^\s*(?:>>>|\.\.\.\s|def\s|class\s|import\s|from\s\S+\simport|print\(|#\s"
+    r"|(?:if|else|elif|while|for|return|repeat|until|do|then|end)\b(?!\s+(?:we|you|the|it|this|they|a)\b)"
+    r"|[A-Za-z_][\w.]*\([^()]*\)\s*[:{]?\s*$|[A-Za-z_][\w.]*\(.*\)\s+(?:hh|//|#)"
+    r"|[A-Za-z_][\w.\[\]]*\s*(?:=|\+=|-=|←|<-|:=)\s*\S|[{}]\s*$)"
+)
+NUMBERED = re.compile(r"^\d+(?:\.\d+)+\s+(?=[A-Z])")
+MIN_TOKENS = 5  # "The result is a volcanic winter." is a sentence worth quoting
+MIN_WORDS = 2  # content words
+
+
+def _sentence_like(text: str) -> bool:
+    return len(re.findall(r"\w+", text)) >= MIN_TOKENS and len(words(text)) >= MIN_WORDS
+
+
+@dataclass(frozen=True)
+class Sentence:
+    position: int  # order in its passage
+    text: str
+    kind: Literal["prose", "code"]
+    stems: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    key: str  # the same sentence from two overlapping chunks has the same key
+
+
+def _is_code(line: str) -> bool:
+    stripped = line.strip()
+    return bool(CODE.match(stripped)) and not (len(stripped.split()) > 12 and ENDS_SENTENCE.search(stripped))
+
+
+def _analysed(position: int, text: str, kind: Literal["prose", "code"]) -> Sentence:
+    tokens = words(text)
+    key = " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    return Sentence(
+        position, text, kind, frozenset(stem(w) for w in tokens), frozenset(itertools.pairwise(tokens)), key
+    )
+
+
+def _prose_sentences(block: str) -> list[str]:
+    out = []
+    for piece in SENTENCE.split(block):
+        # A section number glued to its first sentence ("33.2 Cnidarians are ...") is not part of it.
+        piece = NUMBERED.sub("", " ".join(piece.split()))
+        if not _sentence_like(piece) or not ENDS_SENTENCE.search(piece):
+            continue
+        if piece[0].islower() or LABEL.match(piece):
+            continue  # the tail of a sentence cut at the chunk's start, or a label ("Figure 2.1 ...")
+        letters = sum(c.isalpha() for c in piece)
+        if letters < 0.6 * len(piece):  # formulas and tables flattened into text
+            continue
+        out.append(piece)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def split_passage(text: str) -> tuple[Sentence, ...]:
+    """The passage's quotable units in order, analysed once: the same chunks come back turn after turn.
+
+    PDF paragraphs arrive as blocks; code arrives as a run of short blocks, one line each. A run of short
+    blocks with two lines of code or more is code; other short, unpunctuated blocks are headings and labels.
+    """
+    text = HYPHENATED.sub(r"\1\2", text.replace("\r", ""))
+    blocks = [" ".join(b.split()) if not _is_code(b) else b.strip() for b in re.split(r"\n\s*\n", text)]
+    blocks = [b for b in blocks if b]
+    units: list[tuple[str, Literal["prose", "code"]]] = []
+    i = 0
+    while i < len(blocks):
+        if not _short(blocks[i]):
+            units.extend((s, "prose") for s in _prose_sentences(blocks[i]))
+            i += 1
+            continue
+        run = [blocks[i]]
+        while i + len(run) < len(blocks) and _short(blocks[i + len(run)]):
+            run.append(blocks[i + len(run)])
+        if sum(_is_code(line) for line in run) >= 2:
+            units.append(("\n".join(run), "code"))
+        i += len(run)
+    return tuple(_analysed(n, t, k) for n, (t, k) in enumerate(units))
+
+
+def _short(block: str) -> bool:
+    """A line that names something (a heading, a label, a running head) or is code, rather than prose."""
+    flat = " ".join(block.split())
+    if len(flat.split()) > 25:
+        return False
+    ends = re.search(r"[.!?]", flat) or ENDS_SENTENCE.search(flat)
+    return _is_code(block) or not ends or not _sentence_like(flat)

@@ -1,0 +1,408 @@
+"""The quoting tutor: the course's own sentences that answer a question, each cited, chosen by meaning and words.
+
+Candidate sentences of the retrieved passages are scored against the question by the embedding model (their
+vectors are computed once per passage and kept) and by lexical evidence (the question's terms, weighted by
+rarity among the candidates, and its word pairs). What kind of question it is shapes the choice: a definition
+starts from the sentence that defines the term, a "how" or "example" question brings the passage's example or
+code, a difference question quotes both sides. Each sentence is quoted once, however many chunks repeat it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+
+from tutor.answers.passages import Sentence, split_passage
+from tutor.embeddings import Embedder
+from tutor.llm.base import Passage
+from tutor.textutil import stem, words
+
+Kind = Literal["definition", "explain", "how", "example", "difference", "error", "other"]
+
+NOT_FOUND = "I couldn't find this in the course material."
+MAX_SENTENCES = 3
+
+DIFFERENCE = re.compile(
+    r"\b(?:differen(?:ce|t|ces)|differ|distinguish|compare[ds]?|comparison|versus|vs\.?|contrast)\b", re.I
+)
+PAIR = re.compile(
+    r"\b(?:between|of|compare|comparing|contrast)\s+(?P<a>.+?)\s+(?:and|with|to|vs\.?|versus)\s+(?P<b>.+?)\s*(?:[?.!]|$)",
+    re.I,
+)
+VERSUS = re.compile(r"(?P<a>[\w' -]+?)\s+(?:vs\.?|versus)\s+(?P<b>[\w' -]+)", re.I)
+ERROR = re.compile(r"\b\w*(?:Error|Exception|Warning)\b|\berror\b|\bexception\b|\bcrash\w*\b|\bfails?\b", re.I)
+EXAMPLE = re.compile(r"\b(?:examples?|instance|illustrate|demonstrate|show me)\b", re.I)
+HOW = re.compile(r"^\s*(?:how\s+(?:do|does|can|could|should|would|to|is|are)\b|how\b)|\bhow to\b|\bsteps\b", re.I)
+DEFINITION = re.compile(
+    r"^\s*(?:(?:so\s+)?what(?:'s|\s+is|\s+are|\s+was|\s+were|\s+does)\s+(?:an?\s+|the\s+)?(?P<a>.+?)(?:\s+mean)?"
+    r"|define\s+(?P<b>.+?)|(?:what\s+is\s+meant\s+by|meaning\s+of|definition\s+of)\s+(?P<c>.+?))\s*[?.!]*$",
+    re.I,
+)
+EXPLAIN = re.compile(r"\b(?:explain|understand|confus\w*|tell me about|help me with|what about|describe)\b", re.I)
+# Words of a request that are not its subject ("explain recursion simply", "I don't understand X at all, help").
+META = frozenset(
+    [
+        "explain",
+        "understand",
+        "understanding",
+        "confused",
+        "confusing",
+        "help",
+        "simply",
+        "simple",
+        "please",
+        "tell",
+        "describe",
+        "example",
+        "examples",
+        "give",
+        "show",
+        "difference",
+        "differences",
+        "different",
+        "between",
+        "compare",
+        "versus",
+        "vs",
+        "mean",
+        "means",
+        "meaning",
+        "define",
+        "definition",
+        "don't",
+        "dont",
+        "not",
+        "at",
+        "all",
+        "get",
+        "getting",
+        "why",
+        "course",
+        "say",
+        "says",
+        "work",
+        "works",
+        "used",
+        "use",
+        "happen",
+        "happens",
+    ]
+)
+# A sentence that defines or introduces a term: "X is/are/refers to/means ...", "... is called X".
+DEFINES_AFTER = r"(?:is|are|was|were|refers?\s+to|means?|denotes?|describes?|consists?\s+of|is\s+defined\s+as)\b"
+DEFINES_BEFORE = r"(?:called|named|termed|known\s+as|defined\s+as|define|definition\s+of|we\s+call|refer\s+to)\s+"
+ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|both|the latter|the former)\b", re.I)
+EXAMPLE_CUE = re.compile(r"\b(?:for example|for instance|e\.g\.|such as|consider|example|suppose|imagine)\b", re.I)
+
+# Weights tuned on SciQ (benchmarks/quality.py) and the dev set (benchmarks/answers_devset.py).
+LEXICAL_WEIGHT = 0.6
+BIGRAM_WEIGHT = 0.08
+RANK_PENALTY = 0.03
+DEFINES_BONUS = 0.35
+EXAMPLE_BONUS = 0.2
+SUBJECT_BONUS = 0.15
+NEIGHBOUR_RATIO = 0.5
+REPEAT_PENALTY = 0.5
+NEW_TERM_BONUS = 0.03
+FOLLOW_RATIO = 0.4  # a further sentence is quoted only when it scores this close to the first
+MIN_DENSE = 0.3  # below both, nothing in the passages answers the question
+MIN_LEXICAL = 0.34
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    number: int  # the passage's citation number
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class QuotedAnswer:
+    quotes: list[Quote]
+    kind: Kind
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.quotes)
+
+    def deltas(self) -> list[str]:
+        """The answer as text deltas, one per quote: the first is the sentence that answers."""
+        if not self.quotes:
+            return [NOT_FOUND]
+        out = []
+        for i, q in enumerate(self.quotes):
+            if q.code:
+                out.append(f"\n\n```\n{q.text}\n```\n[{q.number}]")
+            else:
+                out.append(("" if i == 0 else "\n\n" if self.quotes[i - 1].code else " ") + f"{q.text} [{q.number}]")
+        return out
+
+    def text(self) -> str:
+        return "".join(self.deltas())
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    kind: Kind
+    subjects: tuple[str, ...]  # what is asked about: one term, or the two sides of a difference
+    terms: frozenset[str]  # stems of the question's content words (with the topic of a follow-up)
+    bigrams: frozenset[tuple[str, str]]
+
+
+def _clean_subject(text: str) -> str:
+    kept = [w for w in re.findall(r"[\w'-]+", text) if w.lower() not in META]
+    return " ".join(kept).strip(" '-")
+
+
+def read_question(question: str, context: str = "") -> Question:
+    """What kind of question it is and what it is about; `context`: the earlier question a follow-up continues."""
+    asked = question.strip()
+    kind: Kind = "other"
+    subjects: list[str] = []
+    if DIFFERENCE.search(asked) and (m := PAIR.search(asked) or VERSUS.search(asked)):
+        kind, subjects = "difference", [_clean_subject(m.group("a")), _clean_subject(m.group("b"))]
+    elif ERROR.search(asked) and re.search(r"\b\w+(?:Error|Exception|Warning)\b", asked):
+        kind, subjects = "error", re.findall(r"\b\w+(?:Error|Exception|Warning)\b", asked)[:1]
+    elif EXAMPLE.search(asked):
+        kind = "example"
+    elif HOW.search(asked) and not re.match(r"^\s*how\s+(?:many|much|long|far|old)\b", asked, re.I):
+        kind = "how"
+    elif (m := DEFINITION.match(asked)) and len(_clean_subject(next(g for g in m.groups() if g)).split()) <= 4:
+        kind, subjects = "definition", [_clean_subject(next(g for g in m.groups() if g))]
+    elif EXPLAIN.search(asked):
+        kind = "explain"
+    elif ERROR.search(asked):
+        kind = "error"
+    subjects = [s for s in subjects if s]
+    if kind in ("explain", "example", "how", "other") and not subjects:
+        subject = _clean_subject(" ".join(words(asked)))
+        if not subject and context:
+            subject = _clean_subject(" ".join(words(context)))
+        if subject and len(subject.split()) <= 3:
+            subjects = [subject]
+    tokens = [w for w in words(asked) if w not in META] or words(asked)
+    if context and (kind == "example" or len(tokens) <= 3):
+        tokens += [w for w in words(context) if w not in META]
+    return Question(
+        asked,
+        kind,
+        tuple(subjects),
+        frozenset(stem(w) for w in tokens),
+        frozenset(itertools.pairwise(tokens)),
+    )
+
+
+@lru_cache(maxsize=512)
+def _subject_pattern(subject: str) -> re.Pattern[str]:
+    parts = [re.escape(stem(w.lower())) + r"\w*" for w in subject.split()]
+    return re.compile(r"\b" + r"[\s-]+".join(parts) + r"\b", re.I)
+
+
+@lru_cache(maxsize=512)
+def _defining(subject: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    term = _subject_pattern(subject).pattern
+    return (
+        re.compile(rf"^(?:\W*(?:an?|the|in\s+\w+,)\s+)?(?:\w+\s+){{0,2}}{term}[^.;]{{0,40}}?\s+{DEFINES_AFTER}", re.I),
+        re.compile(rf"{DEFINES_BEFORE}(?:an?\s+|the\s+)?[\"\u201c\u2018']?{term}", re.I),
+    )
+
+
+def defines(sentence: str, subject: str) -> bool:
+    """The sentence defines or introduces `subject` ("Recursion is ...", "... is called recursion")."""
+    opening, naming = _defining(subject)
+    return bool(opening.search(sentence[:160]) or naming.search(sentence))
+
+
+@dataclass
+class _Candidate:
+    sentence: Sentence
+    number: int
+    rank: int
+    dense: float
+    lexical: float
+    score: float = 0.0
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+class SentenceVectors:
+    """Each passage's sentence vectors, computed once and kept (least recently used out)."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def missing(self, passages: Sequence[str]) -> bool:
+        with self._lock:
+            return any(p not in self._vectors for p in passages)
+
+    def passage(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text in self._vectors:
+                self._vectors.move_to_end(text)
+                return self._vectors[text]
+        sentences = [s.text for s in split_passage(text)]
+        vectors = (
+            np.asarray(self.embedder.embed_documents(sentences), dtype=np.float32) if sentences else np.zeros((0, 1))
+        )
+        with self._lock:
+            self._vectors[text] = vectors
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+        return vectors
+
+    def query(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text in self._queries:
+                return self._queries[text]
+        vector = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        with self._lock:
+            self._queries[text] = vector
+            while len(self._queries) > 256:
+                self._queries.popitem(last=False)
+        return vector
+
+
+class QuotingTutor:
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self.vectors = SentenceVectors(embedder) if embedder is not None else None
+
+    def needs_embedding(self, passages: Sequence[Passage]) -> bool:
+        """True when answering would embed sentences not seen before (worth a thread, not the event loop)."""
+        return self.vectors is not None and self.vectors.missing([p.text for p in passages])
+
+    def answer(
+        self, question: str, passages: Sequence[Passage], context: str = "", withhold: Sequence[str] = ()
+    ) -> QuotedAnswer:
+        """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain."""
+        asked = read_question(question, context)
+        hidden = [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
+        candidates = [
+            c for c in self._candidates(asked, passages) if not any(h.search(c.sentence.text) for h in hidden)
+        ]
+        if not candidates or not asked.terms:
+            return QuotedAnswer([], asked.kind)
+        self._score(asked, candidates)
+        best = max(candidates, key=lambda c: c.score)
+        if best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE:
+            return QuotedAnswer([], asked.kind)
+        return QuotedAnswer(self._choose(asked, candidates), asked.kind)
+
+    def _candidates(self, asked: Question, passages: Sequence[Passage]) -> list[_Candidate]:
+        query = None
+        if self.vectors is not None:
+            query = self.vectors.query(asked.text if asked.kind != "example" else " ".join(sorted(asked.terms)))
+        out: list[_Candidate] = []
+        seen: set[str] = set()
+        for rank, passage in enumerate(passages):
+            sentences = split_passage(passage.text)
+            dense = (
+                self.vectors.passage(passage.text) @ query
+                if self.vectors is not None and query is not None and sentences
+                else np.zeros(len(sentences))
+            )
+            for sentence, similarity in zip(sentences, dense, strict=True):
+                if sentence.key in seen or any(sentence.key in k or k in sentence.key for k in seen):
+                    continue  # overlapping chunks repeat sentences, sometimes cut short
+                seen.add(sentence.key)
+                out.append(_Candidate(sentence, passage.number, rank, float(similarity), 0.0))
+        # Rarity among the candidates: a term every sentence shares says little about which one answers.
+        n = len(out)
+        idf = {t: math.log(1 + n / (1 + sum(t in c.sentence.stems for c in out))) for t in asked.terms}
+        total = sum(idf.values()) or 1.0
+        for c in out:
+            c.lexical = sum(idf[t] for t in asked.terms & c.sentence.stems) / total
+        return out
+
+    def _score(self, asked: Question, candidates: list[_Candidate]) -> None:
+        patterns = [_subject_pattern(s) for s in asked.subjects]
+        for c in candidates:
+            s = c.sentence
+            score = c.dense + LEXICAL_WEIGHT * c.lexical + BIGRAM_WEIGHT * min(2, len(asked.bigrams & s.bigrams))
+            score -= RANK_PENALTY * c.rank + 0.002 * s.position
+            mentions = [bool(p.search(s.text)) for p in patterns]
+            if any(mentions):
+                score += SUBJECT_BONUS
+            if asked.kind in ("definition", "explain", "other") and any(
+                defines(s.text, subject) for subject in asked.subjects
+            ):
+                score += DEFINES_BONUS
+            if asked.kind in ("how", "example"):
+                if s.kind == "code" or EXAMPLE_CUE.search(s.text):
+                    score += EXAMPLE_BONUS
+            elif s.kind == "code":
+                score -= 0.2
+            c.score = score
+
+    def _choose(self, asked: Question, candidates: list[_Candidate]) -> list[Quote]:
+        ranked = sorted(candidates, key=lambda c: (-c.score, c.rank, c.sentence.position))
+        lead = ranked[0]
+        picked = [lead]
+        if asked.kind == "difference" and len(asked.subjects) == 2:
+            # Both sides: the best sentence about the side the lead does not cover.
+            for subject in asked.subjects:
+                pattern = _subject_pattern(subject)
+                if any(pattern.search(c.sentence.text) for c in picked):
+                    continue
+                side = next((c for c in ranked if pattern.search(c.sentence.text)), None)
+                if side is not None and side not in picked:
+                    picked.append(side)
+        if asked.kind in ("how", "example") and lead.sentence.kind != "code":
+            code = next(
+                (c for c in ranked if c.sentence.kind == "code" and c.number == lead.number),
+                None,
+            )
+            if code is not None:
+                picked.append(code)
+        # The sentence the lead continues ("This type of movement ...") or the one that continues it.
+        before = ANAPHOR.match(lead.sentence.text) is not None
+        step = -1 if before else 1
+        neighbour = next(
+            (
+                c
+                for c in candidates
+                if c.number == lead.number
+                and c.sentence.position == lead.sentence.position + step
+                and c.sentence.kind == "prose"
+            ),
+            None,
+        )
+        if (
+            neighbour is not None
+            and neighbour not in picked
+            and len(picked) < MAX_SENTENCES
+            and (before or neighbour.score >= NEIGHBOUR_RATIO * lead.score)
+        ):
+            picked.append(neighbour)
+        while len(picked) < MAX_SENTENCES:
+            # Each further sentence must add something: near-repeats of what is quoted count for less, and
+            # terms the question and the quotes do not have yet (what the student does not know) for more.
+            known = asked.terms.union(*(c.sentence.stems for c in picked))
+            best, best_value = None, FOLLOW_RATIO * lead.score
+            for c in ranked[1:]:
+                if c in picked or c.sentence.kind == "code":
+                    continue
+                repeat = max(_overlap(c.sentence.stems, p.sentence.stems) for p in picked)
+                value = c.score - REPEAT_PENALTY * repeat + NEW_TERM_BONUS * min(3, len(c.sentence.stems - known))
+                if value > best_value:
+                    best, best_value = c, value
+            if best is None:
+                break
+            picked.append(best)
+        lead_first = [picked[0], *sorted(picked[1:], key=lambda c: (c.rank, c.sentence.position))]
+        return [Quote(c.sentence.text, c.number, c.sentence.kind == "code") for c in lead_first]
