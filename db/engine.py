@@ -19,13 +19,15 @@ PING_IDLE_AFTER_S = 5.0
 def create_engine(url: str, *, pool_size: int = 5, ping_idle_after_s: float = PING_IDLE_AFTER_S) -> AsyncEngine:
     # The seed's columns are TIMESTAMP without time zone filled by NOW(): pin the session time zone to UTC
     # so server defaults and the application's UTC values agree whatever the server's TimeZone is.
+    # JIT off: it only pays for long analytical scans, and a report query whose row estimate ran high spent
+    # seconds compiling (an analytics read took 4.7 s, 2.9 s of it JIT; benchmarks/analytics.py).
     engine = create_async_engine(
         url,
         # Connections beyond the pool are opened and closed per use: a backend fork each on the server. Size
         # the pool for the expected concurrency rather than leaning on overflow.
         pool_size=pool_size,
         max_overflow=10,
-        connect_args={"server_settings": {"timezone": "UTC"}},
+        connect_args={"server_settings": {"timezone": "UTC", "jit": "off"}},
     )
     _ping_when_idle(engine, ping_idle_after_s)
     return engine

@@ -1,22 +1,19 @@
-"""Changes to a built course that need ingestion's parts: a week's quiz written again, a course removed with its
-files and index. The console and the JSON API call these; neither repeats them."""
+"""A built course's week quiz written again from its topics (the offline generator), for the console."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
+from db.models import Module, Quiz, QuizQuestion, Topic
 from ingestion.pdf import Paragraph
 from ingestion.quizgen import generate_module_quiz, glossary
-from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, TopicDraft
+from tutor.course_review import TopicSource
 from tutor.errors import TutorError
-from tutor.vectorstore import TopicSource, VectorStore
 
 QUESTIONS_PER_QUIZ = 5  # as the pipeline writes them
 
@@ -52,8 +49,9 @@ async def regenerate_week_quiz(
     not yet reviewed. A week without a quiz gets one."""
     # Every week's text: distractors are other key terms of the course, as at ingestion.
     modules = list(
-        (await session.execute(select(Module).where(Module.course_id == module.course_id).order_by(Module.week)))
-        .scalars()
+        (
+            await session.execute(select(Module).where(Module.course_id == module.course_id).order_by(Module.week))
+        ).scalars()
     )
     topics = list(
         (
@@ -101,22 +99,9 @@ async def regenerate_week_quiz(
             correct_answer=q.correct_answer,
             explanation=q.explanation,
             difficulty=q.difficulty,
+            needs_review=q.needs_review,
         )
         for q in questions
     )
     await session.flush()
     return quiz
-
-
-async def remove_course(session: AsyncSession, course: Course, storage: FileStorage, store: VectorStore) -> None:
-    """The course's rows (weeks, topics, quizzes, files, progress, attempts: by their ON DELETE rules), its stored
-    PDFs and its index. Chat transcripts carry no foreign key and stay for the record."""
-    course_id = course.course_id
-    locations = list(
-        (await session.execute(select(SourceFile.file_path).where(SourceFile.course_id == course_id))).scalars()
-    )
-    await session.delete(course)
-    await session.flush()
-    await asyncio.to_thread(store.delete_course, course_id)
-    for location in locations:
-        await asyncio.to_thread(storage.delete, location or "")

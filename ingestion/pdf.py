@@ -204,6 +204,24 @@ def _grid_rows(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return rows
 
 
+def _style(lines: list[dict[str, Any]]) -> tuple[float, bool, bool]:
+    """The size most of the text is set in, whether most of it is bold, whether it is monospaced (code).
+
+    Glyphs without a Unicode mapping (dingbats, stars) count for nothing: a marker must not set a heading's size."""
+    sizes: Counter[float] = Counter()
+    bold_chars = mono_chars = 0
+    for line in lines:
+        for span in line["spans"]:
+            n = len(GARBAGE.sub("", span["text"]).strip())
+            sizes[round(span["size"], 1)] += n
+            bold_chars += n if span["flags"] & BOLD else 0
+            mono_chars += n if _mono(span) else 0
+    total = sum(sizes.values())
+    if not total:
+        return 0.0, False, False
+    return sizes.most_common(1)[0][0], bold_chars > 0.6 * total, mono_chars >= 0.8 * total
+
+
 def _blocks(page: Any, number: int) -> list[Block]:
     out = []
     for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
@@ -212,33 +230,23 @@ def _blocks(page: Any, number: int) -> list[Block]:
         rows = _grid_rows(b["lines"])
         for row in rows:
             cells = tuple((ln["bbox"][0], clean("".join(s["text"] for s in ln["spans"]))) for ln in row)
-            size = row[0]["spans"][0]["size"]
+            size, bold, _ = _style(row)
             x0, y0 = row[0]["bbox"][0], min(ln["bbox"][1] for ln in row)
             x1, y1 = row[-1]["bbox"][2], max(ln["bbox"][3] for ln in row)
-            out.append(Block(number, " ".join(c for _, c in cells), size, False, x0, y0, x1, y1, "text", cells))
+            out.append(Block(number, " ".join(c for _, c in cells if c), size, bold, x0, y0, x1, y1, "text", cells))
         if rows:
             continue
         for lines in _line_runs(b["lines"]):
-            sizes: Counter[float] = Counter()
-            bold_chars = mono_chars = 0
-            for line in lines:
-                for span in line["spans"]:
-                    n = len(span["text"].strip())
-                    sizes[round(span["size"], 1)] += n
-                    bold_chars += n if span["flags"] & BOLD else 0
-                    mono_chars += n if _mono(span) else 0
-            total = sum(sizes.values())
-            code = mono_chars >= 0.8 * total
+            size, bold, code = _style(lines)
             text = _code_text(lines) if code else _prose_text(lines)
-            if not text.strip() or not sizes:
+            if not text.strip() or not size:
                 continue
-            size = sizes.most_common(1)[0][0]
             x0 = min(line["bbox"][0] for line in lines)
             y0 = min(line["bbox"][1] for line in lines)
             x1 = max(line["bbox"][2] for line in lines)
             y1 = max(line["bbox"][3] for line in lines)
             kind: BlockKind = "code" if code else "text"
-            out.append(Block(number, text, size, bold_chars > 0.6 * total, x0, y0, x1, y1, kind))
+            out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind))
     return out
 
 

@@ -267,12 +267,15 @@ async def submit_upload(
     )
     await session.commit()  # a worker may pick the job up at once: its rows must be there
     try:
+        # No result subscription: the job's state is in job_queue, and with the broker down the result backend's
+        # reconnect loop alone held a refused upload for 20 s.
         await asyncio.to_thread(
             celery.send_task,
             "tutor.ingest",
             args=[receipt.job_id],
             task_id=receipt.task_id,
             queue=settings.celery_queue,
+            ignore_result=True,
         )
     except Exception as exc:
         log.exception("could not enqueue job %s", receipt.job_id)

@@ -1,24 +1,19 @@
-"""Courses as a teacher manages them: each with its counts and last activity, status changes, what a delete removes."""
+"""A course as its teacher manages it: its counts and last activity, status changes, what a delete removes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course
-from tutor.errors import TutorError
-from tutor.identity import Principal, utcnow
 
-CourseStatus = Literal["draft", "active", "archived"]
-STATUSES: tuple[CourseStatus, ...] = ("draft", "active", "archived")
-
-# One row per course with its counts; the correlated subqueries each use an index on course_id (or module_id),
+# One course with its counts (the course page's header and the delete confirmation; the list of courses is
+# tutor.overview's); the correlated subqueries each use an index on course_id (or module_id),
 # except chat_history's, which has none on course_id and is read once per course for the last message.
-_OVERVIEW = """
+_OVERVIEW = text("""
     SELECT c.course_id, c.title, c.description, c.status, c.created_at,
            (SELECT count(*) FROM modules m WHERE m.course_id = c.course_id) AS weeks,
            (SELECT count(*) FROM topics t JOIN modules m ON m.id = t.module_id WHERE m.course_id = c.course_id)
@@ -38,10 +33,8 @@ _OVERVIEW = """
                  WHERE q.course_id = c.course_id)
            ) AS last_activity
     FROM courses c
-    WHERE {where}
-    ORDER BY c.created_at DESC, c.course_id DESC
-    LIMIT :limit
-"""
+    WHERE c.course_id = :course_id
+""")
 
 
 @dataclass(frozen=True)
@@ -60,25 +53,9 @@ class CourseSummary:
     last_activity: datetime | None
 
 
-async def managed_courses(session: AsyncSession, user: Principal, *, limit: int = 200) -> list[CourseSummary]:
-    """The courses this teacher manages (an admin: every course), newest first, with counts."""
-    where, params = ("TRUE", {}) if user.is_admin else ("c.created_by = :user_id", {"user_id": user.user_id})
-    rows = await session.execute(text(_OVERVIEW.format(where=where)), {**params, "limit": limit})
-    return [CourseSummary(*row) for row in rows.all()]
-
-
 async def course_summary(session: AsyncSession, course: Course) -> CourseSummary:
-    rows = await session.execute(
-        text(_OVERVIEW.format(where="c.course_id = :course_id")), {"course_id": course.course_id, "limit": 1}
-    )
+    rows = await session.execute(_OVERVIEW, {"course_id": course.course_id})
     return CourseSummary(*rows.one())
-
-
-async def set_status(course: Course, status: str) -> None:
-    if status not in STATUSES:
-        raise TutorError("invalid_status", f"a course's status is one of {', '.join(STATUSES)}", status=422)
-    course.status = status
-    course.updated_at = utcnow()
 
 
 @dataclass(frozen=True)

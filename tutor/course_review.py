@@ -1,55 +1,23 @@
-"""A teacher fixing a generated course: edit texts, move weeks and topics, edit and review quiz questions.
+"""A teacher fixing a generated course: move weeks and topics one place, edit and review quiz questions.
 
 Each change is a row change the chat reads on its next turn: what students see changes at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
-from tutor.courses import reorder_modules, reorder_topics, visible_course
-from tutor.errors import NotFoundError, TutorError
-from tutor.identity import Principal, utcnow
-from tutor.quiz.service import check_question, question_of
+from db.models import Course, CourseChunk, Module, Quiz, QuizQuestion, Topic
+from tutor.courses import reorder_modules, reorder_topics
+from tutor.identity import utcnow
+from tutor.quiz import service as quiz_service
+from tutor.quiz.service import question_of
 
 Direction = Literal["up", "down"]
-
-
-class ReviewInputError(TutorError):
-    status = 422
-
-
-def _title(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ReviewInputError("title_required", "a title cannot be empty")
-    if len(value) > 500:
-        raise ReviewInputError("title_too_long", "a title has at most 500 characters")
-    return value
-
-
-def edit_course(course: Course, *, title: str, description: str) -> None:
-    course.title = _title(title)
-    course.description = description.strip() or None
-    course.updated_at = utcnow()
-
-
-def edit_module(module: Module, *, title: str, description: str, objectives: str) -> None:
-    """`objectives` one per line, as the form's text area holds them."""
-    module.title = _title(title)
-    module.description = description.strip() or None
-    module.learning_objectives = [line.strip() for line in objectives.splitlines() if line.strip()]
-
-
-def edit_topic(topic: Topic, *, title: str, content: str) -> None:
-    if not content.strip():
-        raise ReviewInputError("content_required", "a topic's content cannot be empty: delete text, not all of it")
-    topic.title = _title(title)
-    topic.content = content.strip()
 
 
 def _moved(ids: list[int], item: int, direction: Direction) -> list[int]:
@@ -94,13 +62,17 @@ async def replace_question(
     explanation: str,
 ) -> QuizQuestion:
     """A teacher's edit is a review: the question counts as checked from now on."""
-    question = await question_of(session, quiz, number)
-    options = {letter: text.strip() for letter, text in options.items() if text.strip()}
-    check_question(question_text.strip(), options, correct_answer)
-    question.question_text = question_text.strip()
-    question.options = options
-    question.correct_answer = correct_answer
-    question.explanation = explanation.strip() or None
+    old = await question_of(session, quiz, number)
+    question = await quiz_service.replace_question(
+        session,
+        quiz,
+        number,
+        question_text=question_text.strip(),
+        options={letter: text.strip() for letter, text in options.items() if text.strip()},
+        correct_answer=correct_answer,
+        explanation=explanation.strip() or None,
+        difficulty=old.difficulty,
+    )
     question.reviewed_at = utcnow()
     await session.flush()
     return question
@@ -110,6 +82,16 @@ async def mark_reviewed(session: AsyncSession, quiz: Quiz, number: int) -> None:
     question = await question_of(session, quiz, number)
     question.reviewed_at = utcnow()
     await session.flush()
+
+
+async def flagged_questions(session: AsyncSession, course_id: int) -> set[tuple[str, int]]:
+    """(quiz id, question number) of generated questions of low confidence that no teacher has checked yet."""
+    rows = await session.execute(
+        select(QuizQuestion.quiz_id, QuizQuestion.question_number)
+        .join(Quiz, Quiz.quiz_id == QuizQuestion.quiz_id)
+        .where(Quiz.course_id == course_id, QuizQuestion.needs_review, QuizQuestion.reviewed_at.is_(None))
+    )
+    return {(quiz_id, int(number)) for quiz_id, number in rows.all()}
 
 
 async def reviewed_questions(session: AsyncSession, course_id: int) -> set[tuple[str, int]]:
@@ -122,13 +104,33 @@ async def reviewed_questions(session: AsyncSession, course_id: int) -> set[tuple
     return {(quiz_id, int(number)) for quiz_id, number in rows.all()}
 
 
-async def managed_file(session: AsyncSession, user: Principal, file_id: str) -> SourceFile:
-    """A source file of a course this user manages; 404 otherwise."""
-    found = (await session.execute(select(SourceFile).where(SourceFile.file_id == file_id))).scalar_one_or_none()
-    try:
-        if found is None:
-            raise NotFoundError("file_not_found", f"no file {file_id}")
-        await visible_course(session, user, found.course_id, manage=True)
-    except NotFoundError:
-        raise NotFoundError("file_not_found", f"no file {file_id}") from None
+@dataclass(frozen=True)
+class TopicSource:
+    """Where a topic's text came from: its file and the first and last page its chunks cite."""
+
+    topic_id: int
+    file_id: str
+    filename: str
+    page_start: int
+    page_end: int
+
+
+async def topic_sources(session: AsyncSession, course_id: int) -> dict[int, TopicSource]:
+    """Each topic's source file and page span, from its chunks (a topic drawn from two files: the earlier pages)."""
+    rows = await session.execute(
+        select(
+            CourseChunk.topic_id,
+            CourseChunk.file_id,
+            CourseChunk.filename,
+            func.min(CourseChunk.page_start),
+            func.max(CourseChunk.page_end),
+        )
+        .where(CourseChunk.course_id == course_id, CourseChunk.topic_id.is_not(None))
+        .group_by(CourseChunk.topic_id, CourseChunk.file_id, CourseChunk.filename)
+        .order_by(CourseChunk.topic_id, func.min(CourseChunk.page_start))
+    )
+    found: dict[int, TopicSource] = {}
+    for topic_id, file_id, filename, first, last in rows.all():
+        if topic_id is not None:
+            found.setdefault(topic_id, TopicSource(topic_id, file_id, filename, int(first), int(last)))
     return found

@@ -313,7 +313,8 @@ async def edit_course(session: AsyncSession, user: Principal, course_id: int, ed
     course = await visible_course(session, user, course_id, manage=True)
     changes = edit.changes()
     if "metadata" in changes:
-        course.metadata_ = {**(course.metadata_ or {}), **(changes.pop("metadata") or {})}
+        changes.pop("metadata")
+        course.metadata_ = {**(course.metadata_ or {}), **(edit.metadata.changes() if edit.metadata else {})}
     for name, value in changes.items():
         setattr(course, name, value)
     await session.flush()

@@ -106,17 +106,6 @@ class StoredBatch:
     embeddings: list[list[float]]
 
 
-@dataclass(frozen=True)
-class TopicSource:
-    """Where a topic's text came from: the file and the first and last page its chunks cite."""
-
-    topic_id: int
-    file_id: str
-    filename: str
-    page_start: int
-    page_end: int
-
-
 def collection_name(course_id: int) -> str:
     return f"course_{course_id}"
 
@@ -330,32 +319,6 @@ class VectorStore:
 
     def has_index(self, course_id: int) -> bool:
         return self.count(course_id) > 0
-
-    def topic_sources(self, course_id: int) -> dict[int, TopicSource]:
-        """Each topic's source file and page span, from its chunks' metadata (no embeddings read)."""
-        collection = self._get(course_id)
-        if collection is None:
-            return {}
-        found: dict[int, TopicSource] = {}
-        for raw in collection.get(include=["metadatas"])["metadatas"] or []:
-            meta = ChunkMetadata.from_chroma(dict(raw or {}))
-            if meta.topic_id is None:
-                continue
-            known = found.get(meta.topic_id)
-            if known is None or known.file_id != meta.file_id:
-                if known is None:
-                    found[meta.topic_id] = TopicSource(
-                        meta.topic_id, meta.file_id, meta.filename, meta.page_start, meta.page_end
-                    )
-                continue
-            found[meta.topic_id] = TopicSource(
-                known.topic_id,
-                known.file_id,
-                known.filename,
-                min(known.page_start, meta.page_start),
-                max(known.page_end, meta.page_end),
-            )
-        return found
 
     def delete_where(self, course_id: int, where: dict[str, Any]) -> None:
         collection = self._get(course_id)

@@ -13,12 +13,13 @@ from api.pages.render import redirect, render
 from api.params import PathId
 from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
-from ingestion.course_edits import remove_course
+from ingestion import files
 from ingestion.storage import open_storage
-from tutor.course_overview import deletion_summary, managed_courses, set_status
-from tutor.courses import create_course, visible_course
+from tutor.course_overview import deletion_summary
+from tutor.courses import CourseEdit, create_course, edit_course, visible_course
 from tutor.errors import TutorError
 from tutor.identity import Principal
+from tutor.overview import course_summaries
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +36,7 @@ async def course_list(
     web: WebSession = Depends(current_web_session),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    courses = await managed_courses(session, user)
+    courses = await course_summaries(session, user, limit=200)
     return render(request, "teach/courses.html", web=web, user=user, courses=courses, created=created, deleted=deleted)
 
 
@@ -64,10 +65,10 @@ async def change_status(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    course = await visible_course(session, user, course_id, manage=True)
     if action not in ACTIONS:
+        await visible_course(session, user, course_id, manage=True)  # another teacher's course: 404 first
         raise TutorError("invalid_action", f"the action is one of {', '.join(ACTIONS)}", status=422)
-    await set_status(course, ACTIONS[action])
+    await edit_course(session, user, course_id, CourseEdit(status=ACTIONS[action]))
     return redirect(f"/teach/courses/{course_id}" if back == "course" else "/teach")
 
 
@@ -91,8 +92,9 @@ async def delete_course(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
-    course = await visible_course(session, user, course_id, manage=True)
-    title = course.title
-    await remove_course(session, course, open_storage(state.settings), state.vector_store())
-    await session.commit()
+    title = (await visible_course(session, user, course_id, manage=True)).title
+    # Commits the rows before the index and the stored files go (a refused commit: 409, nothing removed).
+    await files.delete_course(
+        session, user, course_id, storage=open_storage(state.settings), index=state.vector_store()
+    )
     return redirect(f"/teach?deleted={quote(title)}")

@@ -40,6 +40,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat of every included template on each render
     )
     env.globals["csrf_field"] = CSRF_FIELD
     return env

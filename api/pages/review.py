@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -10,15 +10,28 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, get_state
+from api.pages.forms import form_edit
 from api.pages.render import redirect, render
 from api.params import PathId
 from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
+from ingestion import files
 from ingestion.course_edits import regenerate_week_quiz
 from ingestion.storage import open_storage
 from tutor import course_review as review
 from tutor.course_overview import course_summary
-from tutor.courses import full_course, managed_module, managed_topic, visible_course
+from tutor.courses import (
+    CourseEdit,
+    ModuleEdit,
+    TopicEdit,
+    edit_course,
+    edit_module,
+    edit_topic,
+    full_course,
+    managed_module,
+    managed_topic,
+    visible_course,
+)
 from tutor.errors import TutorError
 from tutor.identity import Principal
 from tutor.quiz import service as quizzes
@@ -45,23 +58,55 @@ async def course_page(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
+    return await _course_page(request, user, web, session, state, course_id, created=created, moved=moved, move_dir=dir)
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A refused question form, shown next to it with what the teacher typed."""
+
+    target: str  # the form's id prefix
+    message: str
+    question_text: str
+    options: dict[str, str]
+    correct_answer: str
+    explanation: str
+
+
+async def _course_page(
+    request: Request,
+    user: Principal,
+    web: WebSession,
+    session: AsyncSession,
+    state: AppState,
+    course_id: int,
+    *,
+    status: int = 200,
+    form_error: FormError | None = None,
+    created: int | None = None,
+    moved: str | None = None,
+    move_dir: str | None = None,
+) -> Response:
     course = await visible_course(session, user, course_id, manage=True)
     view = await full_course(session, course, with_answers=True)
-    sources = await asyncio.to_thread(state.vector_store().topic_sources, course_id)
+    sources = await review.topic_sources(session, course_id)
     return render(
         request,
         "teach/course.html",
         web=web,
         user=user,
+        status=status,
         course=view,
         summary=await course_summary(session, course),
         sources=sources,
         reviewed=await review.reviewed_questions(session, course_id),
+        flagged=await review.flagged_questions(session, course_id),
         letters=LETTERS,
         created=created,
         moved=moved,
-        move_dir=dir,
+        move_dir=move_dir,
         focus_dir=_focus_dir,
+        form_error=form_error,
     )
 
 
@@ -74,7 +119,7 @@ def _focus_dir(wanted: str | None, first: bool, last: bool) -> str:
 
 
 @router.post("/teach/courses/{course_id}/edit")
-async def edit_course(
+async def save_course(
     course_id: PathId,
     title: str = Form(""),
     description: str = Form(""),
@@ -82,14 +127,13 @@ async def edit_course(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    review.edit_course(
-        await visible_course(session, user, course_id, manage=True), title=title, description=description
-    )
+    edit = form_edit(CourseEdit, title=title.strip(), description=description.strip() or None)
+    await edit_course(session, user, course_id, edit)
     return redirect(f"/teach/courses/{course_id}#course")
 
 
 @router.post("/teach/modules/{module_id}/edit")
-async def edit_module(
+async def save_module(
     module_id: PathId,
     title: str = Form(""),
     description: str = Form(""),
@@ -98,8 +142,11 @@ async def edit_module(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    module = await managed_module(session, user, module_id)
-    review.edit_module(module, title=title, description=description, objectives=objectives)
+    objectives_list = [line.strip() for line in objectives.splitlines() if line.strip()]
+    edit = form_edit(
+        ModuleEdit, title=title, description=description.strip() or None, learning_objectives=objectives_list
+    )
+    module = await edit_module(session, user, module_id, edit)
     return redirect(f"/teach/courses/{module.course_id}#week-{module.id}")
 
 
@@ -118,7 +165,7 @@ async def move_module(
 
 
 @router.post("/teach/topics/{topic_id}/edit")
-async def edit_topic(
+async def save_topic(
     topic_id: PathId,
     title: str = Form(""),
     content: str = Form(""),
@@ -126,8 +173,7 @@ async def edit_topic(
     _: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
 ) -> Response:
-    topic = await managed_topic(session, user, topic_id)
-    review.edit_topic(topic, title=title, content=content)
+    topic = await edit_topic(session, user, topic_id, form_edit(TopicEdit, title=title, content=content.strip()))
     module = await managed_module(session, user, topic.module_id)
     return redirect(f"/teach/courses/{module.course_id}#topic-{topic.id}")
 
@@ -148,6 +194,7 @@ async def move_topic(
 
 @router.post("/teach/quizzes/{quiz_id}/questions/{number}/edit")
 async def edit_question(
+    request: Request,
     quiz_id: str,
     number: PathId,
     question_text: str = Form(""),
@@ -158,19 +205,27 @@ async def edit_question(
     correct_answer: str = Form(""),
     explanation: str = Form(""),
     user: Principal = Depends(current_web_teacher),
-    _: WebSession = Depends(csrf_protect),
+    web: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
+    state: AppState = Depends(get_state),
 ) -> Response:
     quiz, course = await quizzes.quiz_for(session, user, quiz_id, manage=True)
-    await review.replace_question(
-        session,
-        quiz,
-        number,
-        question_text=question_text,
-        options={"A": option_a, "B": option_b, "C": option_c, "D": option_d},
-        correct_answer=correct_answer,
-        explanation=explanation,
-    )
+    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
+    try:
+        await review.replace_question(
+            session,
+            quiz,
+            number,
+            question_text=question_text,
+            options=options,
+            correct_answer=correct_answer,
+            explanation=explanation,
+        )
+    except TutorError as exc:
+        if exc.status != 422:
+            raise
+        error = FormError(f"q-{quiz_id}-{number}", exc.message, question_text, options, correct_answer, explanation)
+        return await _course_page(request, user, web, session, state, course.course_id, status=422, form_error=error)
     return redirect(f"/teach/courses/{course.course_id}#q-{quiz_id}-{number}")
 
 
@@ -202,6 +257,7 @@ async def delete_question(
 
 @router.post("/teach/quizzes/{quiz_id}/questions")
 async def add_question(
+    request: Request,
     quiz_id: str,
     question_text: str = Form(""),
     option_a: str = Form(""),
@@ -211,21 +267,28 @@ async def add_question(
     correct_answer: str = Form(""),
     explanation: str = Form(""),
     user: Principal = Depends(current_web_teacher),
-    _: WebSession = Depends(csrf_protect),
+    web: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
+    state: AppState = Depends(get_state),
 ) -> Response:
     quiz, course = await quizzes.quiz_for(session, user, quiz_id, manage=True)
-    options = {k: v.strip() for k, v in {"A": option_a, "B": option_b, "C": option_c, "D": option_d}.items()}
-    question = await quizzes.add_question(
-        session,
-        quiz,
-        question_text=question_text.strip(),
-        options={k: v for k, v in options.items() if v},
-        correct_answer=correct_answer,
-        explanation=explanation.strip() or None,
-        difficulty=None,
-        question_number=None,
-    )
+    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
+    try:
+        question = await quizzes.add_question(
+            session,
+            quiz,
+            question_text=question_text.strip(),
+            options={k: v.strip() for k, v in options.items() if v.strip()},
+            correct_answer=correct_answer,
+            explanation=explanation.strip() or None,
+            difficulty=None,
+            question_number=None,
+        )
+    except TutorError as exc:
+        if exc.status != 422:
+            raise
+        error = FormError(f"new-{quiz_id}", exc.message, question_text, options, correct_answer, explanation)
+        return await _course_page(request, user, web, session, state, course.course_id, status=422, form_error=error)
     await review.mark_reviewed(session, quiz, question.question_number)  # a teacher wrote it
     return redirect(f"/teach/courses/{course.course_id}#q-{quiz_id}-{question.question_number}")
 
@@ -239,7 +302,7 @@ async def regenerate_quiz(
     state: AppState = Depends(get_state),
 ) -> Response:
     module = await managed_module(session, user, module_id)
-    sources = await asyncio.to_thread(state.vector_store().topic_sources, module.course_id)
+    sources = await review.topic_sources(session, module.course_id)
     quiz = await regenerate_week_quiz(session, module, sources)
     return redirect(f"/teach/courses/{module.course_id}#quiz-{quiz.quiz_id}")
 
@@ -252,10 +315,9 @@ async def source_pdf(
     state: AppState = Depends(get_state),
 ) -> Response:
     """The PDF inline, so `#page=N` opens it at the cited page in the browser's viewer."""
-    found = await review.managed_file(session, user, file_id)
-    data = await asyncio.to_thread(open_storage(state.settings).get, found.file_path or "")
+    found = await files.file_content(session, user, file_id, open_storage(state.settings))
     return Response(
-        data,
+        found.data,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(found.filename)}",

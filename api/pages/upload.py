@@ -15,11 +15,11 @@ from api.ratelimit import hit
 from api.state import AppState
 from api.web_session import WebSession, csrf_protect, current_web_session, current_web_teacher
 from db.models import Job
-from ingestion.jobs import visible_job
+from ingestion.jobs import job_course_id, visible_job
 from ingestion.storage import open_storage
-from ingestion.uploads import spooled, submit_upload
-from tutor.course_overview import managed_courses
+from ingestion.uploads import UploadError, spooled, submit_upload
 from tutor.identity import Principal
+from tutor.overview import course_summaries
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,9 +71,7 @@ def job_progress(job: Job) -> JobProgressOut:
         else:
             state = "waiting"
         stages.append(StageOut(name=name, state=state))
-    course_id = (job.result or {}).get("course_id", (job.payload or {}).get("course_id"))
-    if status == "failed" and (job.payload or {}).get("created_course"):
-        course_id = None  # the course it was building was removed with the failure
+    course_id = job_course_id(job)
     return JobProgressOut(
         job_id=job.job_id,
         status=status,
@@ -95,7 +93,7 @@ async def upload_page(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
-    courses = await managed_courses(session, user)
+    courses = await course_summaries(session, user, limit=200)
     s = state.settings
     return render(
         request,
@@ -123,6 +121,8 @@ async def upload(
 ) -> UploadOut:
     settings = state.settings
     await hit(request, f"upload:{user.user_id}", settings.rate_limit_uploads_per_hour, 3600, "uploads")
+    if len(files) > settings.max_files_per_upload:
+        raise UploadError("too_many_files", f"at most {settings.max_files_per_upload} files per upload")
     sources = [(from_form(f.filename or "upload.pdf"), f.file) for f in files]
     async with spooled(sources, settings) as uploads:
         receipt = await submit_upload(

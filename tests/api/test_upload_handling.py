@@ -4,8 +4,9 @@ enqueue leaves no file or row behind."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +38,68 @@ async def _count(engine: AsyncEngine, sql: str) -> int:
         return int(await conn.scalar(text(sql)))
 
 
+def _lose_the_broker(app: Any, settings: Settings) -> None:
+    """The broker goes away: a real Celery client whose Redis is a port where nothing listens (retried once)."""
+    gone = create_celery(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}))
+    once = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+    gone.conf.update(task_publish_retry_policy=once, result_backend_transport_options={"retry_policy": once})
+    app.state.tutor.celery = gone
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A real S3 server (moto's, on a port) with a bucket; uploads stored under a prefix."""
+    moto_server = pytest.importorskip("moto.server")
+    import boto3
+
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="tutor-uploads")
+    try:
+        yield settings.model_copy(
+            update={
+                "storage_backend": "s3",
+                "s3_bucket": "tutor-uploads",
+                "s3_endpoint_url": endpoint,
+                "s3_prefix": "school-a/",
+            }
+        )
+    finally:
+        server.stop()
+
+
+async def test_an_upload_to_s3_whose_job_cannot_be_queued_leaves_no_object_under_the_prefix(
+    s3_settings: Settings, auth: Auth, db: AsyncEngine
+) -> None:
+    import boto3
+
+    bucket = boto3.client("s3", endpoint_url=s3_settings.s3_endpoint_url)
+    app = create_app(s3_settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        teacher = auth(unique_user("teacher-s3"), "teacher")
+        files = [("files", ("a.pdf", course_pdf(sciq_chapters(1, 1, 1)), "application/pdf"))]
+        kept = await client.post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "Kept"})
+        assert kept.status_code == 202, kept.text
+        (stored,) = [o["Key"] for o in bucket.list_objects_v2(Bucket="tutor-uploads")["Contents"]]
+        assert stored.startswith("school-a/")
+        _lose_the_broker(app, s3_settings)
+        more = [("files", ("b.pdf", course_pdf(sciq_chapters(1, 1, 1, offset=10)), "application/pdf"))]
+        refused = await client.post("/api/upload-pdfs", headers=teacher, files=more, data={"title": "Lost"})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "queue_unavailable"
+    assert [o["Key"] for o in bucket.list_objects_v2(Bucket="tutor-uploads")["Contents"]] == [stored]
+
+
 async def test_an_upload_whose_job_cannot_be_queued_leaves_no_file_course_or_pending_job(
     settings: Settings, auth: Auth, db: AsyncEngine
 ) -> None:
@@ -50,11 +113,7 @@ async def test_an_upload_whose_job_cannot_be_queued_leaves_no_file_course_or_pen
         kept = await client.post("/api/upload-pdfs", headers=teacher, files=files, data={"title": "Kept"})
         assert kept.status_code == 202, kept.text
         before = _stored_files(settings)
-        # The broker goes away: a real Celery client whose Redis is a port where nothing listens (retried once).
-        gone = create_celery(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}))
-        once = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-        gone.conf.update(task_publish_retry_policy=once, result_backend_transport_options={"retry_policy": once})
-        app.state.tutor.celery = gone
+        _lose_the_broker(app, settings)
         more = [
             ("files", (f"{n}.pdf", course_pdf(sciq_chapters(1, 1, 1, offset=10 * n)), "application/pdf"))
             for n in (1, 2)

@@ -31,7 +31,9 @@ async def _chat(engine: AsyncEngine, course_id: int) -> None:
         ),
         ("stu-b", "sess-b", "user", "what is a black hole", {}),
         ("stu-b", "sess-b", "assistant", "I couldn't find this.", {"content_gap": True}),
-        ("stu-b", "sess-b2", "user", f"black holes? {XSS}", {}),
+        ("stu-b", "sess-b2", "user", "What is a black hole?", {}),
+        ("stu-b", "sess-b2", "assistant", "I couldn't find this.", {"content_gap": True}),
+        ("stu-b", "sess-b2", "user", f"tell me about quasars {XSS}", {}),
         ("stu-b", "sess-b2", "assistant", "I couldn't find this.", {"content_gap": True}),
     ]
     async with engine.begin() as conn:
@@ -81,7 +83,7 @@ async def test_transcripts_filter_open_a_session_with_citations_and_quiz_events_
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert "what is osmosis" in export.text and "black hole" not in export.text
     lines = (await teacher.get(f"{base}/export", params={"format": "jsonl"})).text.splitlines()
-    assert len(lines) == 8 and json.loads(lines[0])["session_id"]
+    assert len(lines) == 10 and json.loads(lines[0])["session_id"]
 
 
 async def test_analytics_show_progress_scores_missed_questions_grouped_gaps_and_stuck_students(
@@ -95,7 +97,7 @@ async def test_analytics_show_progress_scores_missed_questions_grouped_gaps_and_
     await _chat(engine, rows.course_id)
     quiz = rows.quiz_ids[0]
     wrong = {n: next(letter for letter in "ABCD" if letter != key) for n, key in rows.answers[0].items()}
-    for _ in range(2):  # stu-a fails week 1's quiz twice in a row
+    for _ in range(3):  # stu-a fails week 1's quiz three times, never passing
         failed = await app_client.post(f"/api/quizzes/{quiz}/responses", json={"answers": wrong}, headers=auth("stu-a"))
         assert failed.status_code == 201
     passed = await app_client.post(
@@ -107,8 +109,8 @@ async def test_analytics_show_progress_scores_missed_questions_grouped_gaps_and_
     assert page.status_code == 200
     html = page.text
     assert "<svg" in html and 'role="img"' in html and "Average progress per week" in html
-    assert "stu-a</a>: failed “Week 1 quiz” 2 times in a row" in html
-    assert "stu-b" in html and "100%" in html  # stu-b passed week 1
+    assert "failed “Week 1 quiz” 3 times without passing" in html.split("stu-a</a>:", 1)[1].split("</li>")[0]
+    assert "stu-b" in html and "quiz 100%" in html  # stu-b passed week 1
     assert f"#q-{quiz}-1" in html and "Scores in Week 1 quiz" in html
     # The two black-hole questions are one gap, asked twice; the student's markup is shown as text.
     assert "asked 2 time(s)" in html and XSS not in html

@@ -1,4 +1,5 @@
-"""The connection pool survives connections the server closed while they sat idle (a restart, a proxy)."""
+"""The connection pool survives connections the server closed while they sat idle (a restart, a proxy); sessions
+run in UTC without JIT."""
 
 from __future__ import annotations
 
@@ -42,3 +43,10 @@ async def test_a_connection_in_steady_use_is_not_pinged(database_url: str, engin
         assert before is not None and after == before
     finally:
         await pooled.dispose()
+
+
+async def test_sessions_run_without_jit_compilation(engine: AsyncEngine) -> None:
+    # A report query with a high row estimate spent seconds in JIT compilation (benchmarks/analytics.py).
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SHOW jit")) == "off"
+        assert await conn.scalar(text("SHOW timezone")) == "UTC"
