@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.pages import install_pages
 from api.routers import (
     analytics,
+    assets,
     chat,
     courses,
     files,
@@ -19,21 +20,25 @@ from api.routers import (
     jobs,
     openai_compat,
     quizzes,
+    review,
+    sources,
     transcripts,
     uploads,
     users,
     widget,
 )
 from api.state import AppState
+from tutor.review.clock import Clock
 from tutor.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """`clock`: the time reviews are scheduled by (tests move their own forward); the system's by default."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = AppState.create(settings)
+        state = AppState.create(settings, clock)
         app.state.tutor = state
         state.start()
         try:
@@ -55,13 +60,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs.router,
         courses.router,
         files.router,
+        sources.router,
         quizzes.router,
+        review.router,
         analytics.router,
         users.router,
         transcripts.router,
         chat.router,
         openai_compat.router,
         widget.router,
+        assets.router,
     )
     for router in routers:
         app.include_router(router)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.state import AppState
 from db.engine import transaction
+from tutor.review.clock import Clock
 
 
 def state_of(request: Request) -> AppState:
@@ -46,3 +47,8 @@ def _commit_on_success(session: AsyncSession) -> Callable[..., Awaitable[bool]]:
         return False
 
     return exit_
+
+
+async def get_clock(request: Request) -> Clock:
+    """The time reviews are scheduled by: the system's, or the one a test gave the app."""
+    return state_of(request).clock

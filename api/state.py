@@ -17,7 +17,9 @@ from db.engine import create_engine, session_factory
 from ingestion.celery_app import create_celery
 from tutor.chat.autosave import ReplyAutosave
 from tutor.identity import TokenVerifier
-from tutor.settings import Settings
+from tutor.review.clock import Clock, SystemClock
+from tutor.settings import Settings, local_jwt_secret
+from tutor.sourcelinks import SourceLinks
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,15 @@ class AppState:
     celery: Celery
     verifier: TokenVerifier
     autosave: ReplyAutosave
+    clock: Clock = field(default_factory=SystemClock)  # the review schedule's time; a test's own clock moves by hand
+    _source_links: Any = field(default=None, repr=False)
     _vector_store: Any = field(default=None, repr=False)
     _chat_engine: Any = field(default=None, repr=False)
     _chat_engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
-    def create(cls, settings: Settings) -> AppState:
+    def create(cls, settings: Settings, clock: Clock | None = None) -> AppState:
         if not settings.database_url:
             raise RuntimeError("TUTOR_DATABASE_URL is not set (`tutor up` sets it for its embedded PostgreSQL)")
         if not settings.redis_url:
@@ -52,7 +56,13 @@ class AppState:
             redis=Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
             celery=create_celery(settings),
             verifier=TokenVerifier(settings),
+            clock=clock or SystemClock(),
         )
+
+    def source_links(self) -> SourceLinks:
+        if self._source_links is None:
+            self._source_links = SourceLinks(local_jwt_secret(self.settings))
+        return self._source_links  # type: ignore[no-any-return]
 
     def vector_store(self) -> Any:
         """Opened on first use: Chroma's client is heavy to import and most requests never need it."""
@@ -83,7 +93,13 @@ class AppState:
             embedder = get_embedder(self.settings)
             embedder.embed_query("warm up")  # loads the model: this process keeps it for good
             self._chat_engine = ChatEngine(
-                self.settings, self.sessions, self.vector_store(), embedder, get_llm(self.settings), self.autosave
+                self.settings,
+                self.sessions,
+                self.vector_store(),
+                embedder,
+                get_llm(self.settings),
+                autosave=self.autosave,
+                clock=self.clock,
             )
             # What is loaded by now (models, Chroma, the app) lives as long as the process. Frozen, it is out of
             # the cycle collector's sight: a full collection then scans what requests allocate instead of pausing

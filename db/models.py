@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -382,3 +383,61 @@ class CourseChunk(Base):
         TSVECTOR, Computed("to_tsvector('english'::regconfig, text)", persisted=True)
     )
     created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class ReviewCard(Base):
+    """Not in the seed (0008): the spaced-repetition state of one question for one student."""
+
+    __tablename__ = "review_cards"
+    __table_args__ = (
+        UniqueConstraint("user_id", "question_id", name="uq_review_user_question"),
+        Index("idx_review_cards_due", "user_id", "course_id", "due"),
+        Index("idx_review_cards_course", "course_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_review_user", ondelete="CASCADE"), nullable=False
+    )
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_review_course", ondelete="CASCADE"), nullable=False
+    )
+    question_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("quiz_questions.id", name="fk_review_question", ondelete="CASCADE"), nullable=False
+    )
+    topic_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("topics.id", name="fk_review_topic", ondelete="SET NULL")
+    )
+    card: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)  # the scheduler's card, as it stores it
+    due: Mapped[datetime] = mapped_column(Timestamp, nullable=False)
+    reviews: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    lapses: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    last_correct: Mapped[bool | None] = mapped_column(Boolean)
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class TopicMastery(Base):
+    """Not in the seed (0008): how well a student knows a topic, from every graded answer on it (0..1)."""
+
+    __tablename__ = "topic_mastery"
+    __table_args__ = (
+        UniqueConstraint("user_id", "topic_id", name="uq_mastery_user_topic"),
+        CheckConstraint("mastery >= 0 AND mastery <= 1", name="ck_mastery_range"),
+        Index("idx_topic_mastery_course", "course_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_mastery_user", ondelete="CASCADE"), nullable=False
+    )
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_mastery_course", ondelete="CASCADE"), nullable=False
+    )
+    topic_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("topics.id", name="fk_mastery_topic", ondelete="CASCADE"), nullable=False
+    )
+    mastery: Mapped[float] = mapped_column(Double, nullable=False)
+    answers: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    correct: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())

@@ -12,13 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api.pages import analytics, courses, embed, oidc, review, signin, transcripts, upload
+from api.pages import analytics, courses, embed, learn, oidc, review, signin, transcripts, upload
 from api.pages.render import redirect, render
 from api.web_session import SignInRequired, optional_web_session
 from tutor.errors import TutorError
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "console"
-PAGE_PREFIXES = ("/teach", "/signin", "/signout", "/embed/")
+PAGE_PREFIXES = ("/teach", "/signin", "/signout", "/embed/", "/learn/")
 
 
 def is_page(path: str) -> bool:
@@ -37,10 +37,12 @@ def install_pages(app: FastAPI) -> None:
         transcripts.router,
         analytics.router,
         embed.router,
+        learn.router,
     )
     for router in routers:
         app.include_router(router)
     app.mount("/static/console", StaticFiles(directory=STATIC), name="console-static")
+    app.mount("/static/learn", StaticFiles(directory=STATIC.parent / "learn"), name="learn-static")
     _html_errors(app)
 
 

@@ -97,7 +97,9 @@ async def redeem_link(
     if web is not None:
         await end_session(redis, web)
     secret, _ = await start_session(redis, principal)
-    response = redirect(_safe_next(next) if principal.is_teacher else "/signin")
+    # Students go on to a course page (/learn/...) they were sent to; the console is for teachers.
+    target = _safe_next(next)
+    response = redirect(target if principal.is_teacher or target.startswith("/learn/") else "/signin")
     set_session_cookie(request, response, secret)
     return response
 

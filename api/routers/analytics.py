@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher, current_user
-from api.deps import get_session
+from api.deps import get_clock, get_session
 from api.params import PathId, QueryId
 from tutor.analytics import (
     CourseProgress,
@@ -23,6 +23,8 @@ from tutor.errors import NotFoundError
 from tutor.gaps import GapGroup, grouped_content_gaps
 from tutor.identity import Principal
 from tutor.overview import CourseSummary, course_summaries
+from tutor.review.clock import Clock
+from tutor.review.mastery import TopicMasteryOf, course_mastery
 from tutor.students import StuckStudent, WeeklyProgress, stuck_students, weekly_progress
 
 router = APIRouter(tags=["analytics"])
@@ -135,3 +137,19 @@ async def gap_groups(
 ) -> list[GapGroup]:
     await visible_course(session, user, course_id, manage=True)
     return await grouped_content_gaps(session, course_id, limit)
+
+
+@router.get(
+    "/api/analytics/courses/{course_id}/mastery",
+    response_model=list[TopicMasteryOf],
+    summary="Mastery per topic and student, with the reviews due (the course's teacher)",
+)
+async def mastery(
+    course_id: PathId,
+    user_id: str | None = Query(None, max_length=100, description="one student only"),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+) -> list[TopicMasteryOf]:
+    await visible_course(session, user, course_id, manage=True)
+    return await course_mastery(session, course_id=course_id, now=clock.now(), user_id=user_id)

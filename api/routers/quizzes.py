@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
-from api.deps import get_session
+from api.deps import get_clock, get_session
 from api.params import INT4_MAX, FieldId, PathId, QueryId
 from db.models import Quiz, QuizQuestion, QuizResponse
 from tutor.courses import can_manage, visible_course
 from tutor.identity import Principal
 from tutor.quiz import service
+from tutor.review.clock import Clock
 
 router = APIRouter(tags=["quizzes"])
 Letter = Literal["A", "B", "C", "D"]
@@ -163,10 +164,17 @@ async def submit(
     attempt: AttemptIn,
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
+    clock: Clock = Depends(get_clock),
 ) -> ResponseOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id)
     done = await service.submit_attempt(
-        session, user, quiz, dict(attempt.answers), time_taken=attempt.time_taken, attempt_key=attempt.attempt_key
+        session,
+        user,
+        quiz,
+        dict(attempt.answers),
+        time_taken=attempt.time_taken,
+        attempt_key=attempt.attempt_key,
+        now=clock.now(),
     )
     out = ResponseOut.of(done.response)
     out.passed = done.result.passed

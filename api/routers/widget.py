@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from api.auth import current_user
 from api.deps import get_session, get_state
 from api.params import FieldId, PathId
 from api.ratelimit import client_address, hit
+from api.routers.assets import static_file
 from api.state import AppState
 from db.models import Course
 from tutor.courses import visible_course
@@ -79,10 +80,8 @@ def _store(course: Course, **changes: Any) -> EmbedSettings:
 
 
 @router.get("/widget.js", include_in_schema=False)
-async def widget_js() -> FileResponse:
-    return FileResponse(
-        STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"}
-    )
+async def widget_js(request: Request) -> Response:
+    return static_file(STATIC / "widget.js", request, cache="public, max-age=300")
 
 
 @router.get("/api/courses/{course_id}/embed", response_model=EmbedOut, summary="The widget snippet and its settings")

@@ -16,6 +16,9 @@
   }
   let token = null;
   let controller = null;
+  let renderer = null; // render.js, imported when the chat first opens: the page's first load stays small
+  let rendererLoading = null;
+  let opened = false;
 
   const host = document.createElement("div");
   host.setAttribute("data-ai-tutor", "");
@@ -36,8 +39,25 @@
   .msg { padding: 8px 11px; border-radius: 12px; max-width: 88%; white-space: pre-wrap; word-wrap: break-word; }
   .user { align-self: flex-end; background: #e8eeff; }
   .assistant { align-self: flex-start; background: #f3f3f3; }
+  .md { white-space: normal; overflow-x: auto; }
+  .md * { font: inherit; } /* the panel's reset gave every element one font; KaTeX's own rules load after this */
+  .md strong, .md b, .md th, .md h1, .md h2, .md h3, .md h4 { font-weight: 700; } .md em, .md i { font-style: italic; }
+  .md h1, .md h2 { font-size: 1.15em; } .md h3, .md h4 { font-size: 1.05em; }
+  .md.plain { white-space: pre-wrap; }
+  .md > :first-child { margin-top: 0; } .md > :last-child { margin-bottom: 0; }
+  .md p, .md ul, .md ol, .md pre, .md table, .md blockquote { margin: 0 0 .6em; }
+  .md ul, .md ol { padding-left: 1.3em; }
+  .md pre { background: #fff; border: 1px solid #dde; border-radius: 6px; padding: 8px; overflow-x: auto; }
+  .md code, .md pre * { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+  .md :not(pre) > code { background: #e6e6ee; border-radius: 4px; padding: 0 3px; }
+  .md table { border-collapse: collapse; display: block; overflow-x: auto; }
+  .md th, .md td { border: 1px solid #ccd; padding: 3px 7px; text-align: left; }
+  .md blockquote { border-left: 3px solid #ccd; padding-left: 8px; color: #444; }
+  .md a[href] { color: #1a4fd6; }
+  .md .katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }
   .chips { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
-  .chip { font-size: 12px; padding: 2px 8px; border-radius: 10px; background: #fff; border: 1px solid #ccd; }
+  .chip { font-size: 12px; padding: 2px 8px; border-radius: 10px; background: #fff; border: 1px solid #ccd; color: #111; }
+  a.chip { color: #1a4fd6; text-decoration: none; } a.chip:hover { text-decoration: underline; }
   .options { display: flex; flex-direction: column; gap: 6px; margin-top: 8px; }
   .options button { text-align: left; padding: 7px 10px; border: 1px solid #1f5eff; border-radius: 8px; background: #fff; cursor: pointer; }
   .options button:disabled { opacity: .5; cursor: default; }
@@ -60,7 +80,17 @@
   const panel = $(".panel"), launcher = $(".launch"), log = $(".log"), input = $("input"), errorBox = $(".error");
   const stopButton = $(".stop"), sendButton = $(".send");
 
+  function loadRenderer() {
+    rendererLoading = rendererLoading || import(`${api}/widget/render.js`).then((m) => (renderer = m)).catch(() => null);
+    return rendererLoading;
+  }
+
   function open(state) {
+    if (state && !opened) {
+      opened = true;
+      loadRenderer();
+      restore().catch((e) => showError(e.message));
+    }
     if (state) panel.setAttribute("data-open", ""); else panel.removeAttribute("data-open");
     launcher.setAttribute("aria-expanded", String(state));
     if (state) input.focus(); else launcher.focus();
@@ -74,10 +104,33 @@
   function bubble(role, text) {
     const div = document.createElement("div");
     div.className = `msg ${role}`;
-    div.textContent = text;
+    if (role === "assistant") {
+      div.appendChild(document.createElement("div")).className = "md";
+      if (text) paint(div, text);
+    } else div.textContent = text;
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
     return div;
+  }
+
+  // A reply's text, rendered whole each time (Markdown needs the whole text) and swapped in one step.
+  function paint(div, text) {
+    const md = div.firstChild;
+    md._text = text;
+    if (!renderer) { md.className = "md plain"; md.textContent = text; return; }
+    md.className = "md";
+    md.replaceChildren(renderer.render(text, { root, onReady: () => md._text === text && paint(div, text) }));
+  }
+
+  // Tokens arrive faster than frames: paint at most once a frame.
+  function painter(div) {
+    let text = "", queued = false;
+    return (delta) => {
+      text += delta;
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => { queued = false; paint(div, text); log.scrollTop = log.scrollHeight; });
+    };
   }
 
   function chips(parent, citations) {
@@ -85,14 +138,36 @@
     const row = document.createElement("div");
     row.className = "chips";
     for (const c of citations) {
-      const chip = document.createElement("span");
+      const chip = document.createElement(c.file_id ? "a" : "span");
       chip.className = "chip";
       const pages = c.page_start === c.page_end ? `p. ${c.page_start}` : `pp. ${c.page_start}-${c.page_end}`;
       chip.textContent = `[${c.number}] ${c.filename}, ${pages}`;
       chip.title = c.snippet || "";
+      if (c.file_id) {
+        chip.href = c.url ? api + c.url : "#";
+        chip.target = "_blank";
+        chip.rel = "noopener noreferrer";
+        chip.addEventListener("click", (e) => openSource(e, chip, c));
+      }
       row.appendChild(chip);
     }
     parent.appendChild(row);
+  }
+
+  // A chip's signed link lasts minutes; an older one (a restored chat) is replaced by a fresh one on click.
+  function openSource(e, chip, c) {
+    const exp = Number(new URL(chip.href, api).searchParams.get("exp") || 0);
+    if (exp * 1000 > Date.now() + 5000) return; // the link opens itself
+    e.preventDefault();
+    const tab = window.open("about:blank", "_blank"); // opened within the click, so no popup blocker objects
+    session()
+      .then((t) => fetch(`${api}/api/widget/source-links`, {
+        method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${t}` },
+        body: JSON.stringify({ course_id: course, file_id: c.file_id, page: c.page_start }),
+      }))
+      .then(async (r) => { const b = await r.json(); if (!r.ok) throw new Error(b.error ? b.error.message : r.status); return b; })
+      .then((b) => { chip.href = api + b.url; if (tab) { tab.opener = null; tab.location = chip.href; } })
+      .catch((err) => { if (tab) tab.close(); showError(err.message); });
   }
 
   function options(parent, q) {
@@ -128,6 +203,7 @@
   async function restore() {
     const id = store.getItem(sessionKey);
     if (!id) return;
+    await loadRenderer();
     const r = await fetch(`${api}/api/chat/sessions/${encodeURIComponent(id)}`, { headers: { Authorization: `Bearer ${await session()}` } });
     if (!r.ok) { store.removeItem(sessionKey); return; }
     for (const m of (await r.json()).messages) {
@@ -140,6 +216,7 @@
     showError("");
     bubble("user", message);
     const reply = bubble("assistant", "");
+    const write = painter(reply);
     const cited = [];
     controller = new AbortController();
     stopButton.hidden = false; sendButton.disabled = true;
@@ -150,6 +227,7 @@
         body: JSON.stringify({ course_id: course, message, session_id: store.getItem(sessionKey), ...extra }),
       });
       if (!r.ok) { const b = await r.json().catch(() => ({})); throw new Error((b.error && b.error.message) || `error ${r.status}`); }
+      await loadRenderer(); // loading since the chat opened; its first token renders as it will stay
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -164,7 +242,7 @@
           if (!name || !data) continue;
           const event = JSON.parse(data);
           if (name === "meta") store.setItem(sessionKey, event.session_id);
-          else if (name === "token") { reply.firstChild ? reply.firstChild.appendData(event.text) : reply.append(event.text); log.scrollTop = log.scrollHeight; }
+          else if (name === "token") write(event.text);
           else if (name === "citation") cited.push(event);
           else if (name === "quiz_question") options(reply, event);
           else if (name === "error") showError(event.message);
@@ -187,6 +265,6 @@
     send(text);
   });
 
-  const mount = () => { document.body.appendChild(host); restore().catch((e) => showError(e.message)); };
+  const mount = () => document.body.appendChild(host);
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

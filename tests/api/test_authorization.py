@@ -23,8 +23,11 @@ Auth = Callable[..., dict[str, str]]
 # Public: health, and the widget's bootstrap (it authenticates by embed key and page origin, and is budgeted per
 # address and course: tests/api/test_widget_tokens.py).
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/widget/session")}
-# What a widget token of the course itself may use (its own sessions); everything else refuses it.
-WIDGET_REACHES = {("GET", "/api/chat/sessions")}
+# Signed links: the signature is the permission (tests/chat/test_source_links.py).
+PUBLIC |= {("GET", "/api/sources/{course_id}/{file_id}")}
+# What a widget token of the course itself may use (its own sessions, links to its citations); everything else
+# refuses it.
+WIDGET_REACHES = {("GET", "/api/chat/sessions"), ("POST", "/api/widget/source-links")}
 WIDGET_ORIGIN = "https://school.example"
 
 
@@ -178,6 +181,18 @@ MATRIX: dict[tuple[str, str], Spec] = {
         lambda w: {},
         (DENY, None),
         (ALLOW, not_containing('"course_id":{w.course_id}', "student-A")),
+    ),
+    ("GET", "/api/analytics/courses/{course_id}/mastery"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/review"): (
+        lambda w: {"params": {"course_id": w.course_id}},
+        (ALLOW, not_containing("student-A")),
+        (ALLOW, not_containing("student-A")),
+    ),
+    # Whoever may read the course is cited its files in the chat, and may open them.
+    ("POST", "/api/widget/source-links"): (
+        lambda w: {"json": {"course_id": w.course_id, "file_id": w.file_id, "page": 1}},
+        (ALLOW, anything),
+        (ALLOW, anything),
     ),
     ("GET", "/api/users/me"): (
         lambda w: {},

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.chat.sse import parse_sse
+from tests.clocked import clock, clocked_client  # noqa: F401  (an app whose clock a test moves)
 from tests.factories import course_pdf, ingest_course, sciq_chapters, sciq_items
 from tutor.settings import Settings
 

@@ -34,7 +34,10 @@ from tutor.quiz.attempts import AskedQuestion, open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
 from tutor.retrieval import Retriever, covers
-from tutor.settings import Settings
+from tutor.review.clock import Clock, SystemClock
+from tutor.review.due import DueSummary, announcement, due_summary
+from tutor.settings import Settings, local_jwt_secret
+from tutor.sourcelinks import SourceLinks
 from tutor.unavailable import as_unavailable
 from tutor.vectorstore import Hit, VectorStore
 
@@ -80,6 +83,7 @@ class Turn:
     finished: bool = False
     topics: set[tuple[int, int]] = field(default_factory=set)  # (module, topic) answered from
     retrieved: Retrieved | None = None  # done while preparing, unless the turn may be a quiz step
+    due: DueSummary | None = None  # a new session's reviews due, said before the answer
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,12 @@ class ChatEngine:
         embedder: Embedder,
         llm: LLM,
         autosave: ReplyAutosave | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
         self.autosave = autosave  # saves the text of open streams every second or so; None: only at the end
+        self.clock: Clock = clock or SystemClock()
+        self.links = SourceLinks(local_jwt_secret(settings))
         self.retriever = Retriever(store, embedder, sessions)
         # Generated answers are checked against the passages, and quoted from them when nothing holds up.
         self.quoter = llm if isinstance(llm, ExtractiveLLM) and llm.tutor.vectors else ExtractiveLLM(embedder)
@@ -137,6 +144,13 @@ class ChatEngine:
                     if request.session_id
                     else []
                 )
+                due = (
+                    None
+                    if request.session_id or quiz_mode
+                    else await due_summary(
+                        session, user_id=user.user_id, course_id=request.course_id, now=self.clock.now()
+                    )
+                )
             # Retrieval before recording (a missing index, or one built with another model, refuses the turn),
             # with no database connection held meanwhile.
             retrieved = None if quiz_mode else await self._retrieve(request.course_id, message, earlier)
@@ -153,6 +167,7 @@ class ChatEngine:
             earlier,
             quiz_possible=bool(request.quiz_id or attempt is not None or is_quiz_request(message)),
             retrieved=retrieved,
+            due=due if due and due.questions else None,
         )
 
     async def _retrieve(self, course_id: int, message: str, earlier: list[ChatMessage]) -> Retrieved:
@@ -201,6 +216,7 @@ class ChatEngine:
                         message=turn.request.message,
                         quiz_id=turn.request.quiz_id,
                         question_number=turn.request.question_number,
+                        now=self.clock.now(),
                     )
         except TutorError as exc:  # e.g. no quiz on that topic: the tutor says so, in the conversation
             quiz = QuizTurn()
@@ -213,6 +229,12 @@ class ChatEngine:
         try:
             if failed is not None:
                 raise failed
+            if turn.due:
+                notice = announcement(turn.due) + "\n\n"
+                turn.meta["review_due"] = turn.due.questions
+                yield ev.ReviewDue(turn.due.questions, [vars(t) for t in turn.due.topics])
+                turn.text.append(notice)
+                yield ev.Token(notice)
             if quiz and quiz.steps:
                 async for event in self._quiz_events(turn, quiz):
                     yield event
@@ -410,8 +432,7 @@ class ChatEngine:
         if text:
             yield ev.Token(text)
 
-    @staticmethod
-    def _citation(number: int, hit: Hit) -> ev.Citation:
+    def _citation(self, number: int, hit: Hit) -> ev.Citation:
         m = hit.metadata
         snippet = hit.text[:240].rsplit(" ", 1)[0] + ("…" if len(hit.text) > 240 else "")
         return ev.Citation(
@@ -426,6 +447,7 @@ class ChatEngine:
             m.topic_title,
             m.week,
             snippet,
+            self.links.link(m.course_id, m.file_id, m.page_start, self.clock.now()).url if m.file_id else None,
         )
 
     async def _finish(self, turn: Turn) -> None:

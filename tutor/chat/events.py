@@ -1,4 +1,4 @@
-"""Typed chat events, in stream order: meta, token*, citation*, quiz_*, then exactly one of done or error."""
+"""Typed chat events, in stream order: meta, review_due?, token*, citation*, quiz_*, then exactly one of done or error."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ class Meta(Event):
 
 
 @dataclass(frozen=True)
+class ReviewDue(Event):
+    """At the start of a session: what the student has due for review (the tutor also says it in words)."""
+
+    name: ClassVar[str] = "review_due"
+    questions: int
+    topics: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Token(Event):
     name: ClassVar[str] = "token"
     text: str
@@ -46,6 +55,7 @@ class Citation(Event):
     topic_title: str
     week: int | None
     snippet: str
+    url: str | None = None  # a short-lived signed link that opens the PDF at the page
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@ turn is an ordinary answer. All state is in quiz_attempts, so a quiz continues i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Module, Quiz, QuizAttempt, Topic
+from db.models import Module, Quiz, QuizAttempt, QuizQuestion, Topic
 from tutor.errors import TutorError
+from tutor.identity import utcnow
 from tutor.quiz.answers import Reading, read_reply
 from tutor.quiz.attempts import (
     AskedQuestion,
@@ -27,8 +29,11 @@ from tutor.quiz.attempts import (
 )
 from tutor.quiz.attempts import timed_out as attempt_timed_out
 from tutor.quiz.grading import Grade
-from tutor.quiz.selection import choose_quiz, is_quiz_request
+from tutor.quiz.selection import QuizChoice, choose_quiz, is_quiz_request
 from tutor.quiz.snapshot import AttemptQuestion
+from tutor.review.due import review_quiz
+from tutor.review.intent import is_review_request
+from tutor.review.record import GradedAnswer, record_graded
 from tutor.textutil import letter_words
 
 
@@ -177,8 +182,32 @@ def _feedback(quiz_id: str, question: AskedQuestion, letter: str | None, row: At
     return QuizStep("feedback", text, feedback=feedback)
 
 
+async def _count_for_review(
+    session: AsyncSession, attempt: QuizAttempt, asked_as: AttemptQuestion, letter: str | None, now: datetime
+) -> None:
+    """Each answer counts for review and mastery as it is given (a skip as a miss), also if the quiz stops here;
+    graded as asked, scheduled on the question as it is now (one a teacher deleted since has nothing to schedule)."""
+    live = (
+        await session.execute(
+            select(QuizQuestion).where(
+                QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == asked_as.question_number
+            )
+        )
+    ).scalar_one_or_none()
+    if live is not None:
+        graded = [GradedAnswer(live, letter == asked_as.correct_answer)]
+        await record_graded(
+            session, user_id=attempt.user_id, quiz=await _quiz(session, attempt.quiz_id), graded=graded, now=now
+        )
+
+
 async def _answer(
-    session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, question: AskedQuestion, reading: Reading
+    session: AsyncSession,
+    turn: QuizTurn,
+    attempt: QuizAttempt,
+    question: AskedQuestion,
+    reading: Reading,
+    now: datetime,
 ) -> None:
     letter = reading.letter if reading.intent == "answer" else None
     if not await record_answer(session, attempt, question.number, letter):
@@ -191,6 +220,7 @@ async def _answer(
         turn.say("That question has been removed from the quiz by your teacher, so it does not count.")
     else:
         turn.steps.append(_feedback(attempt.quiz_id, question, letter, row))
+        await _count_for_review(session, attempt, row, letter, now)
     if attempt.position > len(attempt.question_numbers):
         await _finish(session, turn, attempt, timed_out=False)
     else:
@@ -206,14 +236,23 @@ async def quiz_turn(
     message: str,
     quiz_id: str | None = None,
     question_number: int | None = None,
+    now: datetime | None = None,
 ) -> QuizTurn | None:
-    """Handle the message if it belongs to a quiz; `question_number` (from a tapped option) guards double answers."""
+    """Handle the message if it belongs to a quiz; `question_number` (from a tapped option) guards double answers.
+
+    `now`: the review schedule's time (a test's clock); the system's when absent.
+    """
+    now = now or utcnow()
     attempt = await open_attempt(session, session_id, for_update=True)
     turn = QuizTurn()
     if attempt is None:
         if not (quiz_id or is_quiz_request(message)):
             return None
-        choice = await choose_quiz(session, course_id, message, quiz_id)
+        if not quiz_id and is_review_request(message):
+            review = await review_quiz(session, user_id=user_id, course_id=course_id, now=now)
+            choice = QuizChoice(review, True)
+        else:
+            choice = await choose_quiz(session, course_id, message, quiz_id)
         attempt = await start_attempt(
             session, user_id=user_id, course_id=course_id, session_id=session_id, quiz=choice.quiz
         )
@@ -254,7 +293,7 @@ async def quiz_turn(
         await _ask(session, turn, attempt)
         return turn
     if reading.intent in ("answer", "skip"):
-        await _answer(session, turn, attempt, question, reading)
+        await _answer(session, turn, attempt, question, reading, now)
     elif reading.intent == "stop":
         await set_status(session, attempt, "paused")
         turn.say(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Module, Quiz, QuizQuestion
 from tutor.errors import NotFoundError
+from tutor.review.intent import is_review_request
 from tutor.textutil import NAME_WORD
 
 REQUEST = re.compile(
@@ -26,7 +27,8 @@ PRACTICE_SIZE = 5
 
 
 def is_quiz_request(message: str) -> bool:
-    return bool(REQUEST.search(message))
+    """A quiz asked for, including a review of what is due."""
+    return bool(REQUEST.search(message)) or is_review_request(message)
 
 
 @dataclass(frozen=True)

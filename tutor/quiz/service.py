@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import Field
@@ -17,10 +18,11 @@ from db.models import Course, Quiz, QuizAttempt, QuizQuestion, QuizResponse
 from tutor.courses import can_manage, visible_course
 from tutor.edits import Edit
 from tutor.errors import ConflictError, NotFoundError, TutorError
-from tutor.identity import Principal
+from tutor.identity import Principal, utcnow
 from tutor.quiz.grading import Grade, grade, record_response
 from tutor.quiz.snapshot import AttemptQuestion, snapshot
 from tutor.quiz.validation import question_problems
+from tutor.review.record import GradedAnswer, record_graded
 
 
 class QuizInputError(TutorError):
@@ -74,8 +76,12 @@ async def submit_attempt(
     *,
     time_taken: int | None,
     attempt_key: str | None,
+    now: datetime | None = None,
 ) -> Submission:
-    """Grade a whole attempt on the server (a client's score is never trusted) and record it once."""
+    """Grade a whole attempt on the server (a client's score is never trusted) and record it once.
+
+    Every question counts for review and mastery, an unanswered one as missed. `now`: the review schedule's time.
+    """
     qs = await questions(session, quiz.quiz_id)
     if not qs:
         raise ConflictError("quiz_empty", "this quiz has no questions")
@@ -111,6 +117,14 @@ async def submit_attempt(
     result = grade([AttemptQuestion.of(q) for q in qs], answers, quiz.passing_score)
     response = await record_response(
         session, quiz=quiz, user_id=user.user_id, answers=answers, result=result, time_taken=time_taken or 0
+    )
+    correct = {g.question_number: g.is_correct for g in result.questions}
+    await record_graded(
+        session,
+        user_id=user.user_id,
+        quiz=quiz,
+        graded=[GradedAnswer(q, correct[q.question_number]) for q in qs],
+        now=now or utcnow(),
     )
     return Submission(response, result)
 
