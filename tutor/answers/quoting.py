@@ -101,6 +101,12 @@ META = frozenset(
 DEFINES_AFTER = r"(?:is|are|was|were|refers?\s+to|means?|denotes?|describes?|consists?\s+of|is\s+defined\s+as)\b"
 DEFINES_BEFORE = r"(?:called|named|termed|known\s+as|defined\s+as|define|definition\s+of|we\s+call|refer\s+to)\s+"
 ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|both|the latter|the former)\b", re.I)
+# A step of a procedure: "Divide the input array ...", "Recursively sort ...", "First, ...".
+STEP = re.compile(
+    r"^(?:first|then|next|finally|recursively|divide|choose|partition|merge|combine|compute|move|return|repeat|"
+    r"sort|split|find|build|start|add|remove|call)\b",
+    re.I,
+)
 EXAMPLE_CUE = re.compile(r"\b(?:for example|for instance|e\.g\.|such as|consider|example|suppose|imagine)\b", re.I)
 
 # Weights tuned on SciQ (benchmarks/quality.py) and the dev set (benchmarks/answers_devset.py).
@@ -213,7 +219,10 @@ def _subject_pattern(subject: str) -> re.Pattern[str]:
 def _defining(subject: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     term = _subject_pattern(subject).pattern
     return (
-        re.compile(rf"^(?:\W*(?:an?|the|in\s+\w+,)\s+)?(?:\w+\s+){{0,2}}{term}[^.;]{{0,40}}?\s+{DEFINES_AFTER}", re.I),
+        re.compile(
+            rf"^(?:[\w\s]{{0,30}},\s+)?(?:\W*(?:an?|the)\s+)?(?:\w+\s+){{0,2}}{term}[^.;]{{0,40}}?\s+{DEFINES_AFTER}",
+            re.I,
+        ),
         re.compile(rf"{DEFINES_BEFORE}(?:an?\s+|the\s+)?[\"\u201c\u2018']?{term}", re.I),
     )
 
@@ -353,7 +362,7 @@ class QuotingTutor:
             ):
                 score += DEFINES_BONUS
             if asked.kind in ("how", "example"):
-                if s.kind == "code" or EXAMPLE_CUE.search(s.text):
+                if s.kind == "code" or EXAMPLE_CUE.search(s.text) or (asked.kind == "how" and STEP.match(s.text)):
                     score += EXAMPLE_BONUS
             elif s.kind == "code":
                 score -= 0.2
