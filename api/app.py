@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.cors import WidgetCORS
 from api.errors import install_error_handlers
+from api.pages import install_pages
 from api.routers import (
     analytics,
     chat,
@@ -63,4 +64,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    install_pages(app)  # after the error handlers: pages wrap them to answer in HTML
     return app

@@ -1,4 +1,4 @@
-"""The `tutor` command: run the service (`up`, `api`, `worker`) and manage the database (`db ...`)."""
+"""The `tutor` command: run the service (`up`, `api`, `worker`), manage the database (`db ...`) and indexes (`reindex`)."""
 
 from __future__ import annotations
 
@@ -121,6 +121,23 @@ def chat(
 
 
 @app.command()
+def reindex(
+    course_id: int | None = typer.Argument(None, help="The course whose index to rebuild"),
+    all_courses: bool = typer.Option(False, "--all", help="Every course with stored chunks"),
+) -> None:
+    """Rebuild a course's search index from the chunks stored in PostgreSQL, without re-reading its PDFs:
+    after changing the embedding model, or when the index was lost or damaged."""
+    from api.reindex_command import run_reindex
+    from api.supervisor import database_url
+
+    if (course_id is None) != all_courses:
+        raise typer.BadParameter("give a COURSE_ID or --all")
+    settings = _settings()
+    with database_url(settings) as url:
+        raise typer.Exit(run_reindex(settings, url, course_id))
+
+
+@app.command()
 def token(
     user: str = typer.Option(..., "--user", help="The user id (the token's `sub`)"),
     role: str = typer.Option("student", help="student, teacher or admin"),
@@ -132,6 +149,58 @@ def token(
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
     typer.echo(mint_token(_settings(), user, role, ttl_s=int(days * 86400)))  # type: ignore[arg-type]
+
+
+@app.command()
+def backup(path: Path = typer.Argument(..., dir_okay=False, help="The archive to write (.tar.gz)")) -> None:
+    """Write one archive of this deployment: database rows, uploaded files and the search index."""
+    from api.backup import backup as run_backup
+    from tutor.errors import TutorError
+
+    try:
+        typer.echo(f"backed up {run_backup(_settings(), path).summary()}")
+    except TutorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(path: Path = typer.Argument(..., dir_okay=False, help="An archive written by `tutor backup`")) -> None:
+    """Restore a backup into an empty database (or data dir) and search index, then migrate it to this release."""
+    from api.backup import restore as run_restore
+    from tutor.errors import TutorError
+
+    try:
+        typer.echo(f"restored {run_restore(_settings(), path).summary()}")
+    except TutorError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("signin-link")
+def signin_link(
+    user: str = typer.Option(..., "--user", help="The user id to sign in as"),
+    role: str = typer.Option("teacher", help="student, teacher or admin"),
+    api_url: str | None = typer.Option(None, "--api", help="Default: http://TUTOR_HOST:TUTOR_PORT"),
+) -> None:
+    """Print a one-click browser sign-in link for the running service (single use, valid for minutes)."""
+    import httpx
+
+    from api.supervisor import sign_in_link
+    from tutor.identity import ROLES, mint_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    settings = _settings()
+    if settings.jwt_jwks_url:
+        typer.echo("error: tokens come from your identity provider (TUTOR_JWT_JWKS_URL); sign in with it", err=True)
+        raise typer.Exit(2)
+    token = mint_token(settings, user, role, ttl_s=300)  # type: ignore[arg-type]
+    try:
+        typer.echo(sign_in_link(api_url or f"http://{settings.host}:{settings.port}", token))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        typer.echo(f"error: {exc} (is `tutor up` running?)", err=True)
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.models import Course
+from tutor.embed import embed_settings
 
 WIDGET_PATHS = ("/api/widget/", "/api/chat/stream", "/api/chat/sessions")
 CACHE_S = 10.0
@@ -28,7 +29,7 @@ class WidgetCORS:
             state = scope["app"].state.tutor
             async with state.sessions() as session:
                 rows = (await session.execute(select(Course.metadata_).where(Course.status == "active"))).scalars()
-                self._origins = {o for meta in rows if meta for o in meta.get("allowed_origins", [])}
+                self._origins = {o for meta in rows for o in embed_settings(meta).allowed_origins}
             self._loaded = time.monotonic()
         return origin in self._origins
 

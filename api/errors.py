@@ -60,9 +60,17 @@ def install_error_handlers(app: FastAPI) -> None:
         # SQLSTATE class 22 is "data exception": the database refused a value the client sent (a NUL character,
         # text too long for its column). The request is at fault, and its transaction wrote nothing.
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        reason = str(exc.orig).split("\n", 1)[0]
         if sqlstate.startswith("22"):
-            reason = str(exc.orig).split("\n", 1)[0]
             return JSONResponse(error_body("invalid_input", f"a value cannot be stored: {reason}"), status_code=422)
+        # Class 23 is "integrity constraint violation": the change conflicts with data stored meanwhile (also one
+        # found only at commit); nothing of it was written.
+        if sqlstate.startswith("23"):
+            log.info("request refused by a constraint: %s", reason)  # the detail may name others' data: logged only
+            return JSONResponse(
+                error_body("conflict", "the change conflicts with data stored meanwhile; reload and try again"),
+                status_code=409,
+            )
         return await unexpected(request, exc)
 
     @app.exception_handler(Exception)

@@ -54,6 +54,10 @@ class AppState:
             self._vector_store = open_vector_store(self.settings)
         return self._vector_store
 
+    @property
+    def vector_store_open(self) -> bool:
+        return self._vector_store is not None
+
     async def chat_engine(self) -> Any:
         """Built on first chat, in a thread: loading the models takes seconds, and the event loop serves others."""
         if self._chat_engine is None:

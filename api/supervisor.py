@@ -27,6 +27,14 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def sign_in_link(api_url: str, token: str) -> str:
+    """A one-time browser sign-in link for the token's user, from the running API (which keeps only its hash)."""
+    response = httpx.post(f"{api_url}/api/sign-in-links", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    if response.status_code != 200:
+        raise RuntimeError(f"the API refused a sign-in link: {response.text}")
+    return str(response.json()["url"])
+
+
 @contextlib.contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
     """The configured database, or the embedded one under the data dir (started only for the block)."""
@@ -149,9 +157,16 @@ def run_up(settings: Settings) -> int:
         base = f"http://{settings.host}:{settings.port}"
         _say(f"Ready in {time.monotonic() - started:.1f} s: {base}  (API docs: {base}/docs)")
         if not settings.jwt_jwks_url:
+            from api.web_session import CODE_TTL_S
             from tutor.identity import mint_token
 
-            _say(f"  teacher token: {mint_token(settings, 'teacher', 'teacher')}")
+            teacher_token = mint_token(settings, "teacher", "teacher")
+            try:
+                link = sign_in_link(base, teacher_token)
+                _say(f"  teacher console (one-click sign-in, one use, {CODE_TTL_S // 60} minutes): {link}")
+            except (RuntimeError, httpx.HTTPError) as exc:
+                _say(f"  teacher console: {base}/teach (no sign-in link: {exc})")
+            _say(f"  teacher token: {teacher_token}")
             _say(f"  student token: {mint_token(settings, 'student', 'student')}")
         _say("Press Ctrl-C to stop.")
         while not stopping:

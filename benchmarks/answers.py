@@ -36,6 +36,7 @@ def hit(entry: dict[str, Any], reply: str, declined: bool) -> bool:
 async def main(show: bool) -> None:
     devset = json.loads(DEVSET.read_text())
     async with bench_settings() as settings:
+        from db.engine import create_engine, session_factory
         from tutor.chat.prompts import resolve_follow_up
         from tutor.embeddings import get_embedder
         from tutor.llm.base import GenerationRequest, Passage
@@ -46,7 +47,8 @@ async def main(show: bool) -> None:
         first, *rest = [(name, (DATA / name).read_bytes()) for name in devset["files"]]
         course_id = (await ingest(settings, first[1], first[0], more=rest)).course_id
         embedder = get_embedder(settings)
-        retriever = Retriever(open_vector_store(settings), embedder)
+        engine = create_engine(settings.database_url or "")
+        retriever = Retriever(open_vector_store(settings), embedder, session_factory(engine))
         llm = ExtractiveLLM(embedder)
         by_kind: dict[str, list[bool]] = defaultdict(list)
         times: list[float] = []
@@ -54,7 +56,7 @@ async def main(show: bool) -> None:
         for entry in devset["questions"]:
             earlier = [entry["after"]] if "after" in entry else []
             query = resolve_follow_up(entry["question"], earlier)
-            hits = retriever.retrieve(course_id, query, k=settings.retrieval_k)
+            hits = await retriever.retrieve(course_id, query, k=settings.retrieval_k)
             started = time.perf_counter()
             if not hits or hits[0].score < settings.refusal_threshold:
                 reply, declined = NOT_FOUND, True

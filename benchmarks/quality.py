@@ -25,6 +25,7 @@ async def main(local_sample: int) -> None:
         course_id = (await ingest(settings, sciq_pdf(items))).course_id
         ingest_s = time.perf_counter() - started
 
+        from db.engine import create_engine, session_factory
         from tutor.answers.verify import SupportChecker, Verification, verified
         from tutor.embeddings import get_embedder
         from tutor.llm.base import GenerationRequest, Passage
@@ -33,7 +34,8 @@ async def main(local_sample: int) -> None:
         from tutor.vectorstore import open_vector_store
 
         embedder = get_embedder(settings)
-        retriever = Retriever(open_vector_store(settings), embedder)
+        engine = create_engine(settings.database_url or "")
+        retriever = Retriever(open_vector_store(settings), embedder, session_factory(engine))
         hits5 = support5 = extractive_ok = 0
         local_ok = local_n = verified_ok = 0
         llm = ExtractiveLLM(embedder)
@@ -46,7 +48,7 @@ async def main(local_sample: int) -> None:
         from tutor.chat.prompts import build_messages
 
         for n, item in enumerate(items):
-            hits = retriever.retrieve(course_id, item["question"], k=5)
+            hits = await retriever.retrieve(course_id, item["question"], k=5)
             answer = item["correct_answer"].lower()
             if any(answer in h.text.lower() for h in hits):
                 hits5 += 1

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The seed's columns are TIMESTAMP (without time zone) DEFAULT NOW(); values are UTC.
@@ -155,6 +156,9 @@ class QuizQuestion(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     difficulty: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # 0006: a teacher checked it (console)
+    # 0009: a generated question of low confidence, kept for the teacher to review instead of dropped
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
 
 
 class QuizResponse(Base):
@@ -327,3 +331,45 @@ class QuizAttempt(Base):
     response_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("quiz_responses.id", name="fk_attempt_response", ondelete="SET NULL")
     )
+    # 0004: the questions as asked (text, options, key, explanation), in order; NULL for older attempts.
+    questions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+
+
+class CourseChunk(Base):
+    """Not in the seed (0005): an indexed chunk, the source of truth that the course's Chroma index is built from."""
+
+    __tablename__ = "course_chunks"
+    __table_args__ = (
+        UniqueConstraint("chunk_id", name="uq_course_chunks_chunk_id"),
+        Index("idx_course_chunks_course_id", "course_id", "id"),
+        Index("idx_course_chunks_file_id", "file_id"),
+        Index("idx_course_chunks_module_id", "module_id"),
+        Index("idx_course_chunks_topic_id", "topic_id"),
+        Index("idx_course_chunks_search", "search_vector", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chunk_id: Mapped[str] = mapped_column(String(64), nullable=False)  # its id in Chroma
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_chunk_course", ondelete="CASCADE"), nullable=False
+    )
+    file_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("source_files.file_id", name="fk_chunk_file", ondelete="CASCADE"), nullable=False
+    )
+    module_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("modules.id", name="fk_chunk_module", ondelete="SET NULL")
+    )
+    topic_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("topics.id", name="fk_chunk_topic", ondelete="SET NULL")
+    )
+    week: Mapped[int | None] = mapped_column(Integer)
+    topic_title: Mapped[str] = mapped_column(String(500), nullable=False, server_default=text("''"))
+    filename: Mapped[str] = mapped_column(String(500), nullable=False)
+    page_start: Mapped[int] = mapped_column(Integer, nullable=False)
+    page_end: Mapped[int] = mapped_column(Integer, nullable=False)
+    chunk_index: Mapped[int] = mapped_column(Integer, nullable=False)  # its order within its topic
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('english'::regconfig, text)", persisted=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
 
 import pymupdf
 
@@ -22,6 +24,8 @@ PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I
 # Glyphs without a Unicode mapping come out as U+FFFD/U+FFFF or private-use codes: drop them.
 GARBAGE = re.compile(r"[\ufffd\uffff\ue000-\uf8ff\u0000-\u0008\u2122]")
 SPACES = re.compile(r"\s+")
+MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
+MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 NUMBERING = re.compile(r"^\s*(chapter\s+|part\s+|section\s+)?((\d+|[ivxlc]+)(\.\d+)*\.?)\s+", re.I)
 
 
@@ -31,10 +35,16 @@ class PageText:
     text: str
 
 
+BlockKind = Literal["text", "code", "table"]
+
+
 @dataclass(frozen=True)
 class Paragraph:
+    """Running text, or a code block / table already as Markdown (fenced code, pipe table), kept whole."""
+
     text: str
     page: int
+    kind: BlockKind = "text"
 
 
 @dataclass
@@ -44,6 +54,7 @@ class Section:
     page_start: int
     page_end: int
     paragraphs: list[Paragraph] = field(default_factory=list)
+    untitled: bool = False  # the text before the first heading (its title is the file's name)
 
 
 @dataclass
@@ -66,18 +77,34 @@ class Block:
     y0: float
     x1: float
     y1: float
+    kind: BlockKind = "text"
+    cells: tuple[tuple[float, str], ...] = ()  # a table row laid out in cells: (left edge, text) of each
 
 
-def _open(data: bytes, filename: str) -> Any:
-    if b"%PDF-" not in data[:1024]:
+def _ends(data: bytes | Path) -> tuple[bytes, bytes]:
+    """The first KiB and the last 4 KiB, read from disk for a file (an upload is never read whole for them)."""
+    if isinstance(data, bytes):
+        return data[:1024], data[-4096:]
+    with data.open("rb") as f:
+        head = f.read(1024)
+        f.seek(max(0, f.seek(0, 2) - 4096))
+        return head, f.read()
+
+
+def _open(data: bytes | Path, filename: str) -> Any:
+    head, tail = _ends(data)
+    if b"%PDF-" not in head:
         raise IngestionError("not_a_pdf", "this is not a PDF file (its content says otherwise, whatever its name)")
-    if b"%%EOF" not in data[-4096:]:
+    if b"%%EOF" not in tail:
         # Readers repair a cut-off file silently and show what survived; a course must not be built from half.
         raise IngestionError(
             "corrupt_pdf", "the PDF is incomplete (it ends before its end-of-file marker); upload it again"
         )
     try:
-        doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
+        if isinstance(data, Path):  # MuPDF reads from the file as it needs to
+            doc = pymupdf.open(str(data), filetype="pdf")  # type: ignore[no-untyped-call]
+        else:
+            doc = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
     except Exception as exc:
         raise IngestionError("corrupt_pdf", f"the PDF cannot be read ({exc}); is the file complete?") from None
     if doc.needs_pass:
@@ -87,8 +114,8 @@ def _open(data: bytes, filename: str) -> Any:
     return doc
 
 
-def inspect_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> int:
-    """The cheap checks an upload can afford to make at once; returns the page count."""
+def inspect_pdf(data: bytes | Path, filename: str, *, max_pages: int | None = None) -> int:
+    """The cheap checks an upload can afford to make at once (of its bytes or its file); returns the page count."""
     doc = _open(data, filename)
     try:
         try:
@@ -106,28 +133,112 @@ def clean(text: str) -> str:
     return SPACES.sub(" ", GARBAGE.sub("", text)).strip()
 
 
+def _mono(span: dict[str, Any]) -> bool:
+    return bool(span["flags"] & MONOSPACED) or bool(MONO_FONT.search(span["font"]))
+
+
+def _line_runs(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A PDF block's lines in runs of one style: a heading or a code listing set in the block is its own run."""
+    runs: list[list[dict[str, Any]]] = []
+    previous: tuple[bool, float] | None = None
+    for line in lines:
+        spans = [s for s in line["spans"] if s["text"].strip()]
+        if not spans:
+            continue
+        chars = sum(len(s["text"].strip()) for s in spans)
+        mono = sum(len(s["text"].strip()) for s in spans if _mono(s)) >= 0.8 * chars
+        size = max(spans, key=lambda s: len(s["text"].strip()))["size"]
+        if previous is None or previous[0] != mono or abs(previous[1] - size) > 1.0:
+            runs.append([])
+        runs[-1].append(line)
+        previous = (mono, size)
+    return runs
+
+
+def _code_text(lines: list[dict[str, Any]]) -> str:
+    """Lines as printed: line breaks kept, indentation rebuilt from each line's position."""
+    widths = [
+        (s["bbox"][2] - s["bbox"][0]) / len(s["text"]) for line in lines for s in line["spans"] if len(s["text"]) >= 4
+    ]
+    char = sorted(widths)[len(widths) // 2] if widths else 6.0
+    left = min(line["bbox"][0] for line in lines)
+    out = []
+    for line in lines:
+        text = GARBAGE.sub("", "".join(s["text"] for s in line["spans"])).rstrip()
+        out.append(" " * max(0, round((line["bbox"][0] - left) / char)) + text)
+    return "\n".join(out)
+
+
+def _prose_text(lines: list[dict[str, Any]]) -> str:
+    """Lines joined into running text; monospaced words inside it stay inline code (`name`)."""
+    parts = []
+    for line in lines:
+        pieces = []
+        for span in line["spans"]:
+            text = span["text"]
+            if _mono(span) and text.strip():
+                lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()) :]
+                text = f"{lead}`{core}`{trail}"
+            elif span["flags"] & SUPERSCRIPT and text.strip() and len(text.strip()) <= 3:
+                text = f"^{text.strip()}"  # x², not x2: a formula keeps its exponent
+            pieces.append(text)
+        parts.append("".join(pieces))
+    return clean(" ".join(parts)).replace("` `", " ").replace("``", "")
+
+
+def _grid_rows(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The block's lines as table rows when they sit side by side in cells, each row with the same count."""
+    rows: list[list[dict[str, Any]]] = []
+    for line in sorted(lines, key=lambda ln: (ln["bbox"][1], ln["bbox"][0])):
+        if rows and abs(rows[-1][0]["bbox"][1] - line["bbox"][1]) < 2:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+        return []
+    for row in rows:
+        row.sort(key=lambda ln: ln["bbox"][0])
+        size = row[0]["spans"][0]["size"]
+        if any(b["bbox"][0] - a["bbox"][2] < size for a, b in pairwise(row)):
+            return []  # words of one line, not cells
+    return rows
+
+
 def _blocks(page: Any, number: int) -> list[Block]:
     out = []
     for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
         if b.get("type") != 0:
             continue
-        sizes: Counter[float] = Counter()
-        bold_chars = 0
-        parts = []
-        for line in b["lines"]:
-            line_text = "".join(span["text"] for span in line["spans"])
-            parts.append(line_text)
-            for span in line["spans"]:
-                n = len(span["text"].strip())
-                sizes[round(span["size"], 1)] += n
-                if span["flags"] & 16:
-                    bold_chars += n
-        text = clean(" ".join(parts))
-        if not text or not sizes:
+        rows = _grid_rows(b["lines"])
+        for row in rows:
+            cells = tuple((ln["bbox"][0], clean("".join(s["text"] for s in ln["spans"]))) for ln in row)
+            size = row[0]["spans"][0]["size"]
+            x0, y0 = row[0]["bbox"][0], min(ln["bbox"][1] for ln in row)
+            x1, y1 = row[-1]["bbox"][2], max(ln["bbox"][3] for ln in row)
+            out.append(Block(number, " ".join(c for _, c in cells), size, False, x0, y0, x1, y1, "text", cells))
+        if rows:
             continue
-        size = sizes.most_common(1)[0][0]
-        x0, y0, x1, y1 = b["bbox"]
-        out.append(Block(number, text, size, bold_chars > 0.6 * sum(sizes.values()), x0, y0, x1, y1))
+        for lines in _line_runs(b["lines"]):
+            sizes: Counter[float] = Counter()
+            bold_chars = mono_chars = 0
+            for line in lines:
+                for span in line["spans"]:
+                    n = len(span["text"].strip())
+                    sizes[round(span["size"], 1)] += n
+                    bold_chars += n if span["flags"] & BOLD else 0
+                    mono_chars += n if _mono(span) else 0
+            total = sum(sizes.values())
+            code = mono_chars >= 0.8 * total
+            text = _code_text(lines) if code else _prose_text(lines)
+            if not text.strip() or not sizes:
+                continue
+            size = sizes.most_common(1)[0][0]
+            x0 = min(line["bbox"][0] for line in lines)
+            y0 = min(line["bbox"][1] for line in lines)
+            x1 = max(line["bbox"][2] for line in lines)
+            y1 = max(line["bbox"][3] for line in lines)
+            kind: BlockKind = "code" if code else "text"
+            out.append(Block(number, text, size, bold_chars > 0.6 * total, x0, y0, x1, y1, kind))
     return out
 
 
@@ -154,30 +265,72 @@ def _reading_order(blocks: list[Block], width: float) -> list[Block]:
 
 
 def _merge_lines(blocks: list[Block]) -> list[Block]:
-    """Lines of one paragraph that the PDF wrote as separate blocks, joined back (gap under half a line)."""
+    """Lines of one paragraph that the PDF wrote as separate blocks, joined back (gap under half a line); the
+    pieces of one code listing, split by its blank lines, joined back too."""
     merged: list[Block] = []
     for b in blocks:
         prev = merged[-1] if merged else None
-        if (
+        if prev is not None and prev.kind == b.kind == "code" and 0 <= b.y0 - prev.y1 < 2.5 * b.size:
+            merged[-1] = _join_code(prev, b)
+        elif (
             prev is not None
+            and prev.kind == b.kind == "text"
+            and not prev.cells
+            and not b.cells
             and abs(prev.size - b.size) < 0.5
             and prev.bold == b.bold
             and 0 <= b.y0 - prev.y1 < 0.5 * b.size
             and abs(prev.x0 - b.x0) < 3 * b.size
         ):
-            merged[-1] = Block(
-                prev.page,
-                f"{prev.text} {b.text}",
-                prev.size,
-                prev.bold,
-                min(prev.x0, b.x0),
-                prev.y0,
-                max(prev.x1, b.x1),
-                b.y1,
+            merged[-1] = replace(
+                prev, text=f"{prev.text} {b.text}", x0=min(prev.x0, b.x0), x1=max(prev.x1, b.x1), y1=b.y1
             )
         else:
             merged.append(b)
     return merged
+
+
+def _join_code(a: Block, b: Block) -> Block:
+    char = 0.6 * b.size  # a monospaced glyph's advance, near enough to rebuild an indentation
+    shift = round((b.x0 - a.x0) / char)
+    top = a.text if shift >= 0 else "\n".join(" " * -shift + line for line in a.text.split("\n"))
+    bottom = b.text if shift <= 0 else "\n".join(" " * shift + line for line in b.text.split("\n"))
+    gap = "\n\n" if b.y0 - a.y1 > 0.6 * b.size else "\n"
+    return replace(a, text=f"{top}{gap}{bottom}", x0=min(a.x0, b.x0), x1=max(a.x1, b.x1), y1=b.y1)
+
+
+def _tables(blocks: list[Block]) -> list[Block]:
+    """Consecutive rows of cells in the same columns become one Markdown table; a lone row stays text."""
+    out: list[Block] = []
+    run: list[Block] = []
+
+    def aligned(a: Block, b: Block) -> bool:
+        return len(a.cells) == len(b.cells) and all(
+            abs(x - y) < 1.5 * b.size for (x, _), (y, _) in zip(a.cells, b.cells, strict=True)
+        )
+
+    def flush() -> None:
+        if len(run) >= 2:
+            rows = [[c.replace("|", "\\|") for _, c in b.cells] for b in run]
+            lines = ["| " + " | ".join(r) + " |" for r in rows]
+            lines.insert(1, "| " + " | ".join("---" for _ in rows[0]) + " |")
+            first, last = run[0], run[-1]
+            out.append(replace(first, text="\n".join(lines), kind="table", cells=(), y1=last.y1))
+        else:
+            out.extend(replace(b, cells=()) for b in run)
+        run.clear()
+
+    for b in blocks:
+        if b.cells and (not run or aligned(run[-1], b)):
+            run.append(b)
+            continue
+        flush()
+        if b.cells:
+            run.append(b)
+        else:
+            out.append(b)
+    flush()
+    return out
 
 
 def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) -> list[list[Block]]:
@@ -191,6 +344,7 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
         return None
 
     normal = Counter[str]()
+    exact = Counter[str]()
     zone_pages = Counter[str]()
     for blocks, h in zip(pages, heights, strict=True):
         seen_zones = set()
@@ -198,6 +352,7 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
             z = zone(b, h)
             if z and len(b.text) < 100:
                 normal[re.sub(r"[\d\W]+", "", b.text.lower())] += 1
+                exact[b.text] += 1
                 seen_zones.add(z)
         zone_pages.update(seen_zones)
     many = max(3, len(pages) // 3)
@@ -209,17 +364,26 @@ def _strip_margins(pages: list[list[Block]], heights: list[float], body: float) 
             z = zone(b, h)
             if (
                 z
+                and b.kind == "text"
                 and len(b.text) < 100
                 and (
                     PAGE_NUMBER.match(b.text)
-                    or normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many
-                    or (z in running and b.size <= body)
+                    or exact[b.text] >= many
+                    # "Chapter 3: Cells" atop its first page differs from the others by its number alone, like a
+                    # running header does; but a header is not set larger than the body text.
+                    or (normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many and b.size < body * 1.15)
+                    or (z in running and b.size <= body and not _running_text(b))
                 )
             ):
                 continue
             page_blocks.append(b)
         kept.append(page_blocks)
     return kept
+
+
+def _running_text(block: Block) -> bool:
+    """A paragraph's line carried over the page break reads as text (a sentence's end, a lower-case start)."""
+    return block.text.rstrip().endswith((".", "!", "?")) or block.text[:1].islower()
 
 
 def _norm(text: str) -> str:
@@ -242,7 +406,7 @@ def parse_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> Pa
                 raise IngestionError("corrupt_pdf", f"page {index + 1} cannot be read; is the file complete?") from None
             if not blocks and (page.get_images() or page.get_drawings()):
                 scanned.append(index + 1)
-            raw.append(_reading_order(blocks, page.rect.width))
+            raw.append(_tables(_reading_order(blocks, page.rect.width)))
             heights.append(page.rect.height)
         toc = doc.get_toc(simple=True)
     finally:
@@ -250,13 +414,14 @@ def parse_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> Pa
     sizes = Counter[float]()
     for blocks in raw:
         for b in blocks:
-            sizes[b.size] += len(b.text)
+            sizes[b.size] += len(b.text) if b.kind == "text" else 0
     if not sizes:
         raise IngestionError("empty_pdf", "the PDF has no text layer (scanned images only?); upload a text PDF")
     body = sizes.most_common(1)[0][0]
     pages = _strip_margins(raw, heights, body)
     # Small print (footnotes, figure labels) stays out of the running text.
-    pages = [[b for b in blocks if b.size >= body * 0.8] for blocks in pages]
+    # Code is often set smaller than the body, and is kept whatever its size.
+    pages = [[b for b in blocks if b.size >= body * 0.8 or b.kind != "text"] for blocks in pages]
     page_texts = [PageText(i + 1, "\n\n".join(b.text for b in blocks)) for i, blocks in enumerate(pages)]
     usable_toc = [(int(lvl), clean(str(title)), int(pg)) for lvl, title, pg in toc if clean(str(title)) and pg >= 1]
     headings = _outline_headings(pages, usable_toc) if usable_toc else _font_headings(pages, body)
@@ -292,6 +457,8 @@ def _font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int
     candidates: list[tuple[int, int, float, str]] = []
     for p, blocks in enumerate(pages, 1):
         for i, b in enumerate(blocks):
+            if b.kind != "text":
+                continue
             title = NUMBERING.sub("", b.text.lstrip(" .")).strip(" .:-")
             if not title or len(b.text) > 120 or not re.search(r"[A-Za-z]{3}", title) or title.endswith((".", ",")):
                 continue
@@ -301,9 +468,15 @@ def _font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int
     return {(p, i): (levels.index(round(size)) + 1, title) for p, i, size, title in candidates if round(size) in levels}
 
 
+def _markdown(block: Block) -> str:
+    if block.kind == "code":
+        return f"```\n{block.text}\n```"
+    return block.text
+
+
 def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading], filename: str) -> list[Section]:
     sections: list[Section] = []
-    current = Section(1, filename.rsplit(".", 1)[0], 1, 1)
+    current = Section(1, filename.rsplit(".", 1)[0], 1, 1, untitled=True)
     for p, blocks in enumerate(pages, 1):
         starts = sorted(i for (page, i) in headings if page == p and i < 0)
         for i in starts:  # bookmarks not found in the text start at the top of their page
@@ -316,7 +489,7 @@ def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading]
                 level, title = headings[(p, i)]
                 current = Section(level, title, p, p)
                 continue
-            current.paragraphs.append(Paragraph(b.text, p))
+            current.paragraphs.append(Paragraph(_markdown(b), p, b.kind))
             current.page_end = p
     sections.append(current)
     # The untitled lead-in before the first heading is kept only when it has text.

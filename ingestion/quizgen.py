@@ -1,7 +1,14 @@
-"""Offline quiz generation: cloze questions on a module's key terms, distractors from the course's other terms.
+"""Offline quiz generation: questions on the course's key terms, with distractors of the same kind.
 
-Every question is a sentence of the course with one key term blanked, so it is answerable from the course
-and its key is right by construction; the explanation quotes the sentence and cites file and page.
+A key term is one the text defines or emphasises: "... is called Y", "Y is a ...", "Y: ...", a section heading
+used in the text. Two kinds of question:
+- definition ("What is meant by Y?"): the options are the definitions the text gives for four of its terms;
+- cloze: a sentence of the course with its key term blanked once (one blank, one term).
+Distractors are other key terms of the course of similar length and form, never a common word, a piece of the
+key (or the key a piece of them), a word of the question, or a synonym the text names ("Y, also called Z").
+The explanation quotes the source sentence with file and page. A question whose key the text only uses often
+(no definition, no emphasis), or whose distractors had to be taken from frequent words, is kept and marked
+for the teacher's review rather than dropped.
 """
 
 from __future__ import annotations
@@ -10,10 +17,99 @@ import random
 import re
 from dataclasses import dataclass
 
-from ingestion.structure import SENTENCE_END, ModuleDraft, key_terms
+from ingestion.keyterms import SENTENCE_END, STOPWORDS, key_terms
+from ingestion.structure import ModuleDraft
 from tutor.quiz.validation import LETTERS, question_problems
 
 BLANK = "_____"
+# Words that are never the point of a question, nor a plausible wrong answer beside a term.
+GENERIC = frozenset(
+    [
+        "something",
+        "anything",
+        "everything",
+        "nothing",
+        "thing",
+        "things",
+        "natural",
+        "normal",
+        "general",
+        "certain",
+        "various",
+        "several",
+        "important",
+        "different",
+        "similar",
+        "common",
+        "simple",
+        "main",
+        "major",
+        "basic",
+        "specific",
+        "particular",
+        "whole",
+        "same",
+        "other",
+        "new",
+        "large",
+        "small",
+        "high",
+        "low",
+        "good",
+        "bad",
+        "many",
+        "much",
+        "most",
+        "example",
+        "process",
+        "way",
+        "ways",
+        "result",
+        "results",
+        "use",
+        "uses",
+        "amount",
+        "level",
+        "kind",
+        "kinds",
+        "type",
+        "types",
+        "form",
+        "forms",
+        "part",
+        "parts",
+        "area",
+        "areas",
+    ]
+)
+DANGLING = frozenset(
+    [
+        "this",
+        "these",
+        "that",
+        "those",
+        "it",
+        "its",
+        "they",
+        "such",
+        "consequently",
+        "thus",
+        "therefore",
+        "so",
+        "and",
+        "also",
+    ]
+)
+_TERM = r"[A-Za-z][A-Za-z-]*(?: [A-Za-z][A-Za-z-]*){0,3}"
+DEFINED_AFTER = re.compile(
+    rf"\b(?:is|are|was|were)\s+(?:also\s+)?(?:called|known as|termed|referred to as|named)\s+(?:an?\s+|the\s+)?({_TERM}?)"
+    r"(?=\s*(?:[.,;:()]|$|\s(?:or|and|because|which|that|when|in|by|if)\b))"
+)
+DEFINED_BEFORE = re.compile(
+    rf"^(?:An?\s+|The\s+)?({_TERM}?)\s+(?:is|are|refers to|means)\s+(?:an?|the|any|one of the)\s+(.{{12,200}}?)[.]$"
+)
+GLOSSARY_ENTRY = re.compile(rf"^({_TERM}):\s+(.{{12,200}})$")
+ALIAS = re.compile(rf"\b({_TERM}),\s+(?:also called|also known as|or)\s+({_TERM}),")
 
 
 @dataclass(frozen=True)
@@ -27,94 +123,285 @@ class QuestionDraft:
     source_file: str
     page: int
     topic_title: str
+    needs_review: bool = False  # low confidence: shown to the teacher for review, not dropped
 
 
 @dataclass(frozen=True)
-class _Sentence:
+class Sentence:
     text: str
     page: int
     source: str
     topic: str
+    week: int
 
 
-def _sentences(module: ModuleDraft) -> list[_Sentence]:
+@dataclass(frozen=True)
+class KeyTerm:
+    term: str
+    how: str  # "defined" | "glossary" | "heading" | "frequent"
+    sentence: Sentence
+    definition: str = ""  # what the text says the term is, when it says it
+
+    @property
+    def confident(self) -> bool:
+        return self.how != "frequent"
+
+
+def sentences(module: ModuleDraft) -> list[Sentence]:
     out = []
     for topic in module.topics:
         for paragraph in topic.paragraphs:
+            if paragraph.kind != "text":
+                continue  # code and tables are not prose to blank words in
             for sentence in SENTENCE_END.split(paragraph.text):
+                sentence = sentence.strip()
                 words = len(sentence.split())
-                if 8 <= words <= 45 and sentence.rstrip().endswith((".", "!")) and "http" not in sentence:
-                    out.append(_Sentence(sentence.strip(), paragraph.page, topic.source_file, topic.title))
+                if (
+                    6 <= words <= 45
+                    and sentence.endswith((".", "!"))
+                    and "http" not in sentence
+                    and "`" not in sentence
+                ):
+                    out.append(Sentence(sentence, paragraph.page, topic.source_file, topic.title, module.week))
     return out
 
 
-def _term_pattern(term: str) -> re.Pattern[str]:
-    return re.compile(rf"\b{re.escape(term)}\b", re.I)
+def _stands_alone(definition: str) -> bool:
+    """A definition that reads as one on its own: short, not "This volume", not half of a contrast."""
+    words = definition.lower().replace(",", " ").split()
+    return (
+        2 <= len(words) <= 20
+        and words[0] not in DANGLING
+        and not any(w in ("whereas", "while", "but", "however") for w in words)
+    )
 
 
-def validate_question(q: QuestionDraft) -> list[str]:
-    return question_problems(q.question_text, q.options, q.correct_answer)
+def _usable(term: str) -> bool:
+    words = term.lower().split()
+    return (
+        bool(words)
+        and len(term) >= 4
+        and words[-1] not in STOPWORDS
+        and words[0] not in STOPWORDS
+        and words[0] not in GENERIC
+        and not all(w in GENERIC for w in words)
+        and not any(c.isdigit() for c in term)
+    )
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I)
+
+
+def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[str]]]:
+    """The course's key terms, best evidence first, and the synonym pairs the text names."""
+    found: dict[str, KeyTerm] = {}
+    aliases: set[frozenset[str]] = set()
+
+    def add(term: str, how: str, sentence: Sentence, definition: str = "") -> None:
+        term = term.strip(" ,;:-")
+        if _usable(term) and term.lower() not in found:
+            found[term.lower()] = KeyTerm(term, how, sentence, definition if _stands_alone(definition) else "")
+
+    all_sentences = [s for m in modules for s in sentences(m)]
+    for s in all_sentences:
+        if match := DEFINED_AFTER.search(s.text):
+            add(match.group(1), "defined", s, s.text[: match.start()].strip(" ,"))
+        if match := DEFINED_BEFORE.match(s.text):
+            add(match.group(1), "defined", s, match.group(2))
+        if match := GLOSSARY_ENTRY.match(s.text):
+            add(match.group(1), "glossary", s, match.group(2))
+        for a, b in ALIAS.findall(s.text):
+            aliases.add(frozenset((a.lower(), b.lower())))
+    for m in modules:
+        module_sentences = [s for s in all_sentences if s.week == m.week]
+        for topic in m.topics:
+            title = re.sub(r"^[\d.]+\s+|\s*\(part \d+\)$", "", topic.title).strip()
+            if len(title.split()) <= 3 and (used := _first_use(title, module_sentences)):
+                add(title, "heading", used)
+        text = "\n".join(s.text for s in module_sentences)
+        for term in key_terms(text, 25):
+            if used := _first_use(term, module_sentences):
+                add(term, "frequent", used)
+    return list(found.values()), aliases
+
+
+def _first_use(term: str, candidates: list[Sentence]) -> Sentence | None:
+    pattern = _pattern(term)
+    return next((s for s in candidates if pattern.search(s.text)), None)
+
+
+def _form(term: str) -> tuple[int, bool, bool]:
+    """Words, capitalised, plural: distractors look like the key, or they give it away."""
+    return len(term.split()), term[:1].isupper(), term.lower().endswith("s") and not term.lower().endswith("ss")
+
+
+def distractors(
+    key: str, question: str, pool: list[KeyTerm], aliases: set[frozenset[str]], rng: random.Random
+) -> tuple[list[str], bool]:
+    """Three wrong options of the key's kind, and whether they all came from defined or emphasised terms."""
+    low = key.lower()
+
+    def acceptable(t: str) -> bool:
+        other = t.lower()
+        return (
+            other != low
+            and other not in low
+            and low not in other
+            and other[:5] != low[:5]
+            and frozenset((low, other)) not in aliases
+            and not _pattern(t).search(question)
+            and _usable(t)
+        )
+
+    candidates = [k for k in pool if acceptable(k.term)]
+    shape = _form(key)
+    candidates.sort(
+        key=lambda k: (
+            not k.confident,
+            _form(k.term)[0] != shape[0],
+            _form(k.term)[2] != shape[2],
+            abs(len(k.term) - len(key)) // 4,
+            rng.random(),
+        )
+    )
+    chosen: list[KeyTerm] = []
+    for k in candidates:
+        if all(k.term.lower() not in c.term.lower() and c.term.lower() not in k.term.lower() for c in chosen):
+            chosen.append(k)
+        if len(chosen) == 3:
+            break
+    confident = len(chosen) == 3 and all(k.confident and _form(k.term)[0] == shape[0] for k in chosen)
+    return [_cased(k.term, key) for k in chosen], confident
+
+
+def _cased(term: str, like: str) -> str:
+    """A distractor in the key's case, so the capitalised option is not the giveaway."""
+    if like[:1].isupper() and not term[:1].isupper():
+        return term[:1].upper() + term[1:]
+    if like[:1].islower() and term[:1].isupper() and not term.isupper():
+        return term[:1].lower() + term[1:]
+    return term
+
+
+def _options(correct: str, wrong: list[str], rng: random.Random) -> tuple[dict[str, str], str]:
+    letter = LETTERS[rng.randrange(4)]
+    others = iter(wrong)
+    return {x: correct if x == letter else next(others) for x in LETTERS}, letter
+
+
+def _cite(s: Sentence) -> str:
+    return f"“{s.text}” ({s.source}, p. {s.page})"
 
 
 def generate_module_quiz(
-    module: ModuleDraft, course_terms: list[str], *, num_questions: int = 5, seed: int = 0
+    module: ModuleDraft,
+    terms: list[KeyTerm],
+    aliases: set[frozenset[str]] | None = None,
+    *,
+    num_questions: int = 5,
+    seed: int = 0,
 ) -> list[QuestionDraft]:
+    """Up to `num_questions` questions on the week's key terms; distractors from the whole course's terms."""
     rng = random.Random(seed)
-    sentences = _sentences(module)
-    text = module.text
-    terms = key_terms(text, 25)
-    pool = list(dict.fromkeys([*course_terms, *terms]))
-    lowered = text.lower()
-    questions: list[QuestionDraft] = []
-    used_sentences: set[str] = set()
-    for term in terms:
-        if len(questions) >= num_questions:
+    aliases = aliases or set()
+    own = [k for k in terms if k.sentence.week == module.week]
+    own.sort(key=lambda k: ["defined", "glossary", "heading", "frequent"].index(k.how))
+    definitions = [k for k in terms if k.definition]
+    module_sentences = sentences(module)
+    used: set[str] = set()
+    drafts: list[QuestionDraft] = []
+    for k in own:
+        if len(drafts) >= num_questions:
             break
-        pattern = _term_pattern(term)
-        # The first sentence that uses the term after its opening words: it defines or explains it.
-        sentence = next(
-            (s for s in sentences if s.text not in used_sentences and (m := pattern.search(s.text)) and m.start() > 0),
-            None,
+        if k.definition and len(k.definition.split()) <= 30 and len(drafts) % 2 == 0:
+            question = _definition_question(k, definitions, rng)
+        else:
+            question = _cloze_question(k, module_sentences, terms, aliases, used, rng)
+        if question is not None and not question_problems(
+            question.question_text, question.options, question.correct_answer
+        ):
+            drafts.append(question)
+            used.add(question.explanation)
+    return [
+        QuestionDraft(
+            i,
+            q.question_text,
+            q.options,
+            q.correct_answer,
+            q.explanation,
+            q.difficulty,
+            q.source_file,
+            q.page,
+            q.topic_title,
+            q.needs_review,
         )
-        if sentence is None:
+        for i, q in enumerate(drafts, 1)
+    ]
+
+
+def _definition_question(key: KeyTerm, definitions: list[KeyTerm], rng: random.Random) -> QuestionDraft | None:
+    low = key.term.lower()
+    others = [
+        k
+        for k in definitions
+        if k.term.lower() not in low and low not in k.term.lower() and k.definition.lower() != key.definition.lower()
+    ]
+    others = [
+        k for k in others if not _pattern(key.term).search(k.definition) and not _pattern(k.term).search(key.definition)
+    ]
+    if len(others) < 3:
+        return None
+    target = len(key.definition)
+    others.sort(key=lambda k: (abs(len(k.definition) - target) // 20, rng.random()))
+    wrong = [_sentence_case(k.definition) for k in others[:3]]
+    options, letter = _options(_sentence_case(key.definition), wrong, rng)
+    s = key.sentence
+    return QuestionDraft(
+        0, f"What is meant by {key.term}?", options, letter, _cite(s), "medium", s.source, s.page, s.topic
+    )
+
+
+def _sentence_case(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:]
+
+
+def _cloze_question(
+    key: KeyTerm,
+    module_sentences: list[Sentence],
+    pool: list[KeyTerm],
+    aliases: set[frozenset[str]],
+    used: set[str],
+    rng: random.Random,
+) -> QuestionDraft | None:
+    pattern = _pattern(key.term)
+    # The defining sentence first, then any other that uses the term exactly once, after its opening words.
+    ordered = [key.sentence, *(s for s in module_sentences if s != key.sentence)]
+    for s in ordered:
+        matches = list(pattern.finditer(s.text))
+        if len(matches) != 1 or _cite(s) in used:
             continue
-        distractors = [
-            t
-            for t in pool
-            if t != term
-            and not _term_pattern(t).search(sentence.text)
-            and not t.startswith(term[:4])
-            and not term.startswith(t[:4])
-        ]
-        if len(distractors) < 3:
+        question = s.text[: matches[0].start()] + BLANK + s.text[matches[0].end() :]
+        if len(question.split()) < 6:
             continue
-        # Distractors of similar length read as plausible; a little randomness keeps them from repeating.
-        distractors.sort(key=lambda t: (abs(len(t) - len(term)), rng.random()))
-        # One option per word family: "ventricle" and "ventricles" side by side give the game away.
-        distinct = list({t[:5]: t for t in reversed(distractors[:12])}.values())[::-1]
-        if len(distinct) < 3:
-            continue
-        chosen = rng.sample(distinct[:8], 3)
-        letters = list(LETTERS)
-        correct = letters[rng.randrange(4)]
-        options: dict[str, str] = {}
-        others = iter(chosen)
-        for letter in letters:
-            options[letter] = term if letter == correct else next(others)
-        count = len(re.findall(rf"\b{re.escape(term)}\b", lowered))
-        difficulty = "easy" if count >= 4 else ("medium" if count >= 2 else "hard")
-        question = QuestionDraft(
-            question_number=len(questions) + 1,
-            question_text=f"Fill in the blank: {pattern.sub(BLANK, sentence.text)}",
-            options=options,
-            correct_answer=correct,
-            explanation=f"“{sentence.text}” ({sentence.source}, p. {sentence.page})",
-            difficulty=difficulty,
-            source_file=sentence.source,
-            page=sentence.page,
-            topic_title=sentence.topic,
+        correct = matches[0].group(0)
+        wrong, confident = distractors(correct, question, pool, aliases, rng)
+        if len(wrong) < 3:
+            return None
+        options, letter = _options(correct, wrong, rng)
+        uses = sum(len(pattern.findall(x.text)) for x in module_sentences)
+        difficulty = "easy" if uses >= 4 else ("medium" if uses >= 2 else "hard")
+        return QuestionDraft(
+            0,
+            f"Fill in the blank: {question}",
+            options,
+            letter,
+            _cite(s),
+            difficulty,
+            s.source,
+            s.page,
+            s.topic,
+            needs_review=not (key.confident and confident),
         )
-        if not validate_question(question):
-            questions.append(question)
-            used_sentences.add(sentence.text)
-    return questions
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -9,10 +10,14 @@ from tutor.settings import Settings
 
 
 class FileStorage(Protocol):
-    def put(self, key: str, data: bytes) -> str:
-        """Store `data` under `key`; return the location recorded in source_files.file_path."""
+    """Blocking calls: async code runs them in a thread."""
 
-    def get(self, location: str) -> bytes: ...
+    def put(self, key: str, data: bytes | Path) -> str:
+        """Store `data` (bytes, or a file copied from disk) under `key`; return the location recorded in
+        source_files.file_path, the one to get or delete it by."""
+
+    def get(self, location: str) -> bytes:
+        """The stored bytes; FileNotFoundError when nothing is stored there."""
 
     def delete(self, location: str) -> None: ...
 
@@ -27,11 +32,14 @@ class LocalStorage:
             raise ValueError(f"location outside the storage root: {location}")
         return path
 
-    def put(self, key: str, data: bytes) -> str:
+    def put(self, key: str, data: bytes | Path) -> str:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
+        if isinstance(data, Path):
+            shutil.copyfile(data, tmp)
+        else:
+            tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a reader never sees half a file
         return key
 
@@ -49,16 +57,22 @@ class S3Storage:
         self.bucket, self.prefix = bucket, prefix
         self._client: Any = boto3.client("s3", endpoint_url=endpoint_url)
 
-    def put(self, key: str, data: bytes) -> str:
+    def put(self, key: str, data: bytes | Path) -> str:
         location = f"{self.prefix}{key}"
-        self._client.put_object(Bucket=self.bucket, Key=location, Body=data, ContentType="application/pdf")
+        if isinstance(data, Path):  # streamed (in parts when large), never read whole
+            self._client.upload_file(str(data), self.bucket, location, ExtraArgs={"ContentType": "application/pdf"})
+        else:
+            self._client.put_object(Bucket=self.bucket, Key=location, Body=data, ContentType="application/pdf")
         return f"s3://{self.bucket}/{location}"
 
     def _key(self, location: str) -> str:
         return location.removeprefix(f"s3://{self.bucket}/")
 
     def get(self, location: str) -> bytes:
-        body: bytes = self._client.get_object(Bucket=self.bucket, Key=self._key(location))["Body"].read()
+        try:
+            body: bytes = self._client.get_object(Bucket=self.bucket, Key=self._key(location))["Body"].read()
+        except self._client.exceptions.NoSuchKey:
+            raise FileNotFoundError(location) from None  # as LocalStorage says it
         return body
 
     def delete(self, location: str) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from functools import cache
 
 from fpdf import FPDF
 
 from tests.conftest import SHARED
+
+
+def unique_user(prefix: str) -> str:
+    """A user id no earlier run used: per-user limits kept in a shared Redis (uploads per hour) start afresh."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,28 @@ def image_only_pdf(pages: int = 2) -> bytes:
         pdf.set_fill_color(120, 120, 120)
         pdf.rect(20, 20, 150, 200, style="F")  # a "scan": marks on the page, no text layer
     return bytes(pdf.output())
+
+
+@cache
+def _noise_pdf(pages: int, side: int) -> bytes:
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(pages * side)
+    pdf = FPDF()
+    pdf.set_title("noise-0000")
+    for _ in range(pages):
+        pdf.add_page()
+        pixels = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
+        pdf.image(pixels, x=10, y=10, w=180)
+    return bytes(pdf.output())
+
+
+def noise_pdf(*, seed: int, pages: int = 2, side: int = 900) -> bytes:
+    """A valid PDF of a few MB: each page a picture of random pixels (incompressible), as a scanned book is big.
+    Files of different seeds differ (in their title, so all of them are made from one rendering)."""
+    return _noise_pdf(pages, side).replace(b"noise-0000", f"noise-{seed:04d}".encode())
 
 
 def encrypted_pdf() -> bytes:

@@ -95,6 +95,20 @@ def test_tutor_up_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
         ready = up.wait_for("Ready in")
         assert f"http://127.0.0.1:{port}" in ready
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        # The printed one-click link signs the teacher in to the console, once.
+        link = up.wait_for("teacher console").split(": ", 1)[1].strip()
+        signed_in = httpx.get(link)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/teach"
+        assert "tutor_session" in signed_in.cookies and httpx.get(link).status_code == 400
+        another = subprocess.run(
+            [sys.executable, "-m", "api.cli", "signin-link", "--user", "ada", "--role", "teacher"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert another.returncode == 0 and "/signin/link?code=" in another.stdout, another.stderr
         pids = [p.pid for p in up.process_tree()] + [_postmaster_pid(data_dir)]
         assert len(pids) >= 4  # supervisor, redis, api, worker, postgres
         asyncio.run(_sql(data_dir, "INSERT INTO users (user_id) VALUES ('kept-across-restarts')"))

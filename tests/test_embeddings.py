@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tutor.embeddings import LocalEmbedder, get_embedder, packaged_model_dir
-from tutor.onnx_embedder import OnnxEmbedder
+from tutor.embeddings.onnx import OnnxEmbedder
 from tutor.settings import Settings
 
 TEXTS = [

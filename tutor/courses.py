@@ -5,21 +5,31 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Literal
 
+from pydantic import Field
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Module, Quiz, QuizQuestion, SourceFile, Topic
+from tutor.edits import Edit
+from tutor.embed import CourseMetadataPatch
 from tutor.errors import NotFoundError, TutorError
 from tutor.identity import Principal
 
+CourseStatus = Literal["draft", "active", "archived"]
+
 
 def can_manage(user: Principal, course: Course) -> bool:
+    if user.is_widget:
+        return False
     return user.is_admin or (user.role == "teacher" and course.created_by == user.user_id)
 
 
 def can_view(user: Principal, course: Course) -> bool:
+    # A widget token sees its own course and nothing else, wherever a course is looked up.
+    if user.course_scope is not None and course.course_id != user.course_scope:
+        return False
     return can_manage(user, course) or course.status == "active"
 
 
@@ -188,7 +198,9 @@ async def full_course(session: AsyncSession, course: Course, *, with_answers: bo
 async def list_courses(session: AsyncSession, user: Principal, *, limit: int = 50) -> list[Course]:
     """A teacher's own courses, newest first; students see active courses."""
     query = select(Course).order_by(Course.created_at.desc(), Course.course_id.desc()).limit(limit)
-    if user.is_admin:
+    if user.course_scope is not None:
+        query = query.where(Course.course_id == user.course_scope, Course.status == "active")
+    elif user.is_admin:
         pass
     elif user.role == "teacher":
         query = query.where(Course.created_by == user.user_id)
@@ -267,3 +279,58 @@ async def reorder_topics(session: AsyncSession, module: Module, order: list[int]
     for index, topic_id in enumerate(order, 1):
         topics[topic_id].order_index = index
     await session.flush()
+
+
+class CourseEdit(Edit):
+    not_null: ClassVar[frozenset[str]] = frozenset({"title", "status"})
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    description: str | None = None
+    status: CourseStatus | None = None
+    metadata: CourseMetadataPatch | None = Field(
+        None, description="course settings merged into the stored ones, e.g. the widget's allowed origins"
+    )
+
+
+class ModuleEdit(Edit):
+    not_null: ClassVar[frozenset[str]] = frozenset({"title"})
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    description: str | None = None
+    learning_objectives: list[str] | None = None
+
+
+class TopicEdit(Edit):
+    not_null: ClassVar[frozenset[str]] = frozenset({"title", "content"})
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    content: str | None = Field(None, min_length=1)
+    estimated_time: int | None = Field(None, ge=1)
+
+
+async def edit_course(session: AsyncSession, user: Principal, course_id: int, edit: CourseEdit) -> Course:
+    """Title, description, status (publish, unpublish, archive) and settings; metadata is merged key by key."""
+    course = await visible_course(session, user, course_id, manage=True)
+    changes = edit.changes()
+    if "metadata" in changes:
+        course.metadata_ = {**(course.metadata_ or {}), **(changes.pop("metadata") or {})}
+    for name, value in changes.items():
+        setattr(course, name, value)
+    await session.flush()
+    return course
+
+
+async def edit_module(session: AsyncSession, user: Principal, module_id: int, edit: ModuleEdit) -> Module:
+    module = await managed_module(session, user, module_id)
+    for name, value in edit.changes().items():
+        setattr(module, name, value)
+    await session.flush()
+    return module
+
+
+async def edit_topic(session: AsyncSession, user: Principal, topic_id: int, edit: TopicEdit) -> Topic:
+    topic = await managed_topic(session, user, topic_id)
+    for name, value in edit.changes().items():
+        setattr(topic, name, value)
+    await session.flush()
+    return topic

@@ -1,4 +1,9 @@
-"""Topic progress from the chat: a topic the student asked about and was answered from is in progress."""
+"""Topic progress from the chat: a topic the student asked about and was answered from is in progress.
+
+A chunk's module and topic may be gone by the time a turn ends (a teacher deleted them, a redelivered job
+replaced them): only topics that still exist in the turn's course are touched, so the write never trips on
+a foreign key.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ TOUCH_TOPICS_SQL = """
     INSERT INTO user_progress (user_id, course_id, module_id, topic_id, status, progress_percentage, last_accessed)
     SELECT :user_id, :course_id, t.module_id, t.topic_id, 'in_progress', 0, :now
     FROM unnest(CAST(:modules AS integer[]), CAST(:topics AS integer[])) AS t(module_id, topic_id)
+    JOIN topics ON topics.id = t.topic_id AND topics.module_id = t.module_id
+    JOIN modules ON modules.id = t.module_id AND modules.course_id = :course_id
     ORDER BY t.module_id, t.topic_id
     ON CONFLICT ON CONSTRAINT unique_user_progress DO UPDATE
     SET last_accessed = EXCLUDED.last_accessed,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +72,14 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(default=30, description="clock skew allowed on exp/nbf/iat")
     jwt_role_claim: str = "role"
 
+    oidc_issuer: str | None = Field(
+        default=None, description="the school's OpenID Connect issuer URL: the console offers sign-in with it"
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_role_claim: str = Field(default="role", description="ID-token claim holding student, teacher or admin")
+    oidc_scopes: str = "openid email profile"
+
     max_message_chars: int = Field(default=4000, description="longest chat message accepted")
     chat_history_turns: int = Field(default=6, description="earlier turns the tutor's prompt carries")
     retrieval_k: int = Field(default=5, description="passages retrieved per question")
@@ -81,23 +88,43 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=100, description="largest accepted PDF, in MB")
     max_pages: int = Field(default=2000, description="most pages accepted in one PDF")
     max_files_per_upload: int = 20
+    max_weeks: int = Field(
+        default=52, description="most weeks in a course; more chapters share weeks, and the job result says which"
+    )
 
     rate_limit_chat_per_minute: int = Field(default=30, description="chat turns per user per minute")
     rate_limit_uploads_per_hour: int = Field(default=30, description="uploads per user per hour")
+    rate_limit_widget_sessions_per_address_hour: int = Field(
+        default=30, description="widget visitor tokens minted per client address per hour"
+    )
+    rate_limit_widget_sessions_per_course_hour: int = Field(
+        default=2000, description="widget visitor tokens minted per course per hour (all visitors)"
+    )
+    rate_limit_widget_chat_per_address_minute: int = Field(
+        default=30, description="widget chat turns per client address per minute"
+    )
+    rate_limit_widget_chat_per_course_minute: int = Field(
+        default=600, description="widget chat turns per course per minute (all visitors)"
+    )
+    max_widget_visitors_per_course: int = Field(
+        default=50_000, description="anonymous visitor accounts one course's widget may create"
+    )
 
     storage_backend: Literal["local", "s3"] = Field(default="local", description="where uploaded files live")
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores (MinIO, R2, ...)")
     s3_prefix: str = "tutor/"
 
-    @cached_property
+    # Plain properties, not cached ones: a cached value would survive `model_copy(update=...)` and point a copy
+    # with another chroma_path at the original's index.
+    @property
     def resolved_model_cache_dir(self) -> Path:
         if self.model_cache_dir:
             return self.model_cache_dir
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         return Path(base) / "ai-tutor"
 
-    @cached_property
+    @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
 

@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select, text, tuple_
@@ -19,6 +19,14 @@ from db.models import ChatMessage
 from tutor.errors import TutorError
 
 
+def naive_utc(moment: datetime | None) -> datetime | None:
+    """The seed's TIMESTAMP columns hold naive UTC: an aware time (`...+02:00`) is converted, a naive one is
+    taken as UTC already."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class TranscriptFilter:
     course_id: int
@@ -26,6 +34,10 @@ class TranscriptFilter:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "since", naive_utc(self.since))
+        object.__setattr__(self, "until", naive_utc(self.until))
 
 
 @dataclass(frozen=True)
@@ -144,13 +156,25 @@ async def export_rows(session: AsyncSession, f: TranscriptFilter) -> AsyncIterat
         }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)` sends data away).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """OWASP's advice against CSV injection: text that a spreadsheet would read as a formula gets a leading `'`,
+    so it shows as the text it is. Every text cell, since student messages and PDF file names are untrusted."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def as_csv_line(row: dict[str, Any] | None) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
     if row is None:
         writer.writeheader()
     else:
-        writer.writerow(row)
+        writer.writerow({name: neutralise_cell(value) for name, value in row.items()})
     return buffer.getvalue()
 
 

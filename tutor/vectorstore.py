@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -18,7 +19,11 @@ class IndexMissingError(TutorError):
     status = 409
 
     def __init__(self, course_id: int) -> None:
-        super().__init__("index_missing", f"course {course_id} has no search index yet; upload or re-ingest its PDFs")
+        super().__init__(
+            "index_missing",
+            f"course {course_id} has no search index; upload its PDFs, or rebuild a lost index from the stored "
+            f"chunks with `tutor reindex {course_id}`",
+        )
 
 
 class EmbeddingMismatchError(TutorError):
@@ -27,7 +32,8 @@ class EmbeddingMismatchError(TutorError):
     def __init__(self, course_id: int, built: str, wanted: str) -> None:
         super().__init__(
             "embedding_mismatch",
-            f"course {course_id}'s index was built with {built}, but this service embeds with {wanted}; re-ingest it",
+            f"course {course_id}'s index was built with {built}, but this service embeds with {wanted}; "
+            f"rebuild it with `tutor reindex {course_id}`",
         )
 
 
@@ -79,6 +85,36 @@ class Hit:
     text: str
     metadata: ChunkMetadata
     score: float  # cosine similarity: higher is closer
+    lexical: float = 0.0  # share of the question's term weight the chunk contains (0 when not ranked lexically)
+
+
+# Course collections hold hundreds to a few thousand chunks: a search as wide as the collection visits every
+# chunk, so it is exact, and so the same book gives the same ranking in every index built from it (chromadb's
+# default, ef_search 100 for 40 results, answered the same questions differently in two ingestions of one
+# book). One insertion thread builds the same graph from the same chunks. Measured in benchmarks/exact.py.
+EXACT_EF = 10_000
+EXACT_HNSW: dict[str, Any] = {"hnsw": {"space": "cosine", "ef_search": EXACT_EF, "num_threads": 1}}
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    embedding_model: str
+    dimension: int
+    ids: list[str]
+    documents: list[str]
+    metadatas: list[dict[str, Any]]
+    embeddings: list[list[float]]
+
+
+@dataclass(frozen=True)
+class TopicSource:
+    """Where a topic's text came from: the file and the first and last page its chunks cite."""
+
+    topic_id: int
+    file_id: str
+    filename: str
+    page_start: int
+    page_end: int
 
 
 def collection_name(course_id: int) -> str:
@@ -123,6 +159,9 @@ class VectorStore:
         """`use(collection)` with the cached handle, looked up afresh once if the collection was replaced."""
         try:
             return use(self._checked(course_id, embedding_model))
+        except EmbeddingMismatchError:
+            # The handle's metadata is from when it was looked up: the index may have been rebuilt since.
+            return use(self._checked(course_id, embedding_model, fresh=True))
         except Exception as exc:
             if not _not_found(exc):
                 raise
@@ -145,16 +184,7 @@ class VectorStore:
         with self._lock:
             collection = self._get(course_id)
             if collection is None:
-                collection = self.client.get_or_create_collection(
-                    collection_name(course_id),
-                    embedding_function=None,
-                    metadata={
-                        "hnsw:space": "cosine",
-                        "embedding_model": embedding_model,
-                        "embedding_dimension": dimension,
-                        "course_id": course_id,
-                    },
-                )
+                collection = self._create(collection_name(course_id), course_id, embedding_model, dimension)
             meta = collection.metadata or {}
             if meta.get("embedding_model") != embedding_model or int(meta.get("embedding_dimension", 0)) != dimension:
                 raise EmbeddingMismatchError(
@@ -170,6 +200,74 @@ class VectorStore:
                 embeddings=embeddings[start : start + 1000],
                 metadatas=[r.metadata.to_chroma() for r in batch],
             )
+
+    def _create(self, name: str, course_id: int, embedding_model: str, dimension: int) -> Any:
+        return self.client.get_or_create_collection(
+            name,
+            embedding_function=None,
+            configuration=EXACT_HNSW,
+            metadata={"embedding_model": embedding_model, "embedding_dimension": dimension, "course_id": course_id},
+        )
+
+    def replace_course(
+        self,
+        course_id: int,
+        batches: Iterable[tuple[list[ChunkRecord], list[list[float]]]],
+        *,
+        embedding_model: str,
+        dimension: int,
+    ) -> None:
+        """A new collection for the course from `batches`, in place of the old one once it is complete."""
+        staging = f"{collection_name(course_id)}_rebuild_{uuid.uuid4().hex[:8]}"
+        collection = self._create(staging, course_id, embedding_model, dimension)
+        try:
+            for records, embeddings in batches:
+                collection.add(
+                    ids=[r.chunk_id for r in records],
+                    documents=[r.text for r in records],
+                    embeddings=embeddings,
+                    metadatas=[r.metadata.to_chroma() for r in records],
+                )
+            with self._lock:
+                if self._get(course_id) is not None:
+                    self.client.delete_collection(collection_name(course_id))
+                collection.modify(name=collection_name(course_id))
+                self._handles.pop(course_id, None)
+        except BaseException:
+            self.client.delete_collection(staging)
+            raise
+
+    def course_ids(self) -> list[int]:
+        """The courses that have a collection here."""
+        names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        return sorted(int(n.removeprefix("course_")) for n in names if n.removeprefix("course_").isdigit())
+
+    def export(self, course_id: int, *, batch: int = 500) -> Iterator[StoredBatch]:
+        """The collection's chunks with their vectors, in batches (a backup that needs no re-embedding)."""
+        collection = self._get(course_id)
+        if collection is None:
+            return
+        meta = dict(collection.metadata or {})
+        for offset in range(0, int(collection.count()), batch):
+            got = collection.get(include=["documents", "metadatas", "embeddings"], limit=batch, offset=offset)
+            yield StoredBatch(
+                embedding_model=str(meta.get("embedding_model")),
+                dimension=int(meta.get("embedding_dimension", 0)),
+                ids=list(got["ids"]),
+                documents=[d or "" for d in got["documents"]],
+                metadatas=[dict(m or {}) for m in got["metadatas"]],
+                embeddings=[[float(x) for x in e] for e in got["embeddings"]],
+            )
+
+    def restore(self, course_id: int, stored: StoredBatch) -> None:
+        """Chunks exported by `export`, vectors included, into this store (created as ingestion creates it)."""
+        with self._lock:
+            collection = self._get(course_id) or self._create(
+                collection_name(course_id), course_id, stored.embedding_model, stored.dimension
+            )
+        collection.upsert(
+            ids=stored.ids, documents=stored.documents, embeddings=stored.embeddings, metadatas=stored.metadatas
+        )
 
     def update_metadata(self, course_id: int, records: list[ChunkRecord]) -> None:
         """New metadata for chunks already stored (their text and vectors stay)."""
@@ -204,12 +302,60 @@ class VectorStore:
             )
         ]
 
+    def nearest(
+        self, course_id: int, embedding: list[float], *, k: int, embedding_model: str
+    ) -> list[tuple[str, float]]:
+        """The k nearest chunks' ids and cosine similarities, without their text (the caller has it)."""
+        result = self._on_collection(
+            course_id,
+            embedding_model,
+            lambda c: c.query(query_embeddings=[embedding], n_results=k, include=["distances"]),
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def records(self, course_id: int, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
+        """Chunks by id, as the index holds them."""
+        collection = self._get(course_id)
+        if collection is None:
+            return {}
+        found = collection.get(ids=chunk_ids, include=["documents", "metadatas"])
+        return {
+            cid: ChunkRecord(cid, text or "", ChunkMetadata.from_chroma(dict(meta or {})))
+            for cid, text, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=True)
+        }
+
     def count(self, course_id: int) -> int:
         collection = self._get(course_id)
         return 0 if collection is None else int(collection.count())
 
     def has_index(self, course_id: int) -> bool:
         return self.count(course_id) > 0
+
+    def topic_sources(self, course_id: int) -> dict[int, TopicSource]:
+        """Each topic's source file and page span, from its chunks' metadata (no embeddings read)."""
+        collection = self._get(course_id)
+        if collection is None:
+            return {}
+        found: dict[int, TopicSource] = {}
+        for raw in collection.get(include=["metadatas"])["metadatas"] or []:
+            meta = ChunkMetadata.from_chroma(dict(raw or {}))
+            if meta.topic_id is None:
+                continue
+            known = found.get(meta.topic_id)
+            if known is None or known.file_id != meta.file_id:
+                if known is None:
+                    found[meta.topic_id] = TopicSource(
+                        meta.topic_id, meta.file_id, meta.filename, meta.page_start, meta.page_end
+                    )
+                continue
+            found[meta.topic_id] = TopicSource(
+                known.topic_id,
+                known.file_id,
+                known.filename,
+                min(known.page_start, meta.page_start),
+                max(known.page_end, meta.page_end),
+            )
+        return found
 
     def delete_where(self, course_id: int, where: dict[str, Any]) -> None:
         collection = self._get(course_id)

@@ -1,11 +1,11 @@
-"""Analytics: a student's progress in a course (their own, or any student's for the course's teacher)."""
+"""Analytics: a student's progress (their own, or any for the course's teacher); the teacher's views of a course."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import current_user
+from api.auth import current_teacher, current_user
 from api.deps import get_session
 from api.params import PathId, QueryId
 from tutor.analytics import (
@@ -20,7 +20,10 @@ from tutor.analytics import (
 )
 from tutor.courses import can_manage, visible_course
 from tutor.errors import NotFoundError
+from tutor.gaps import GapGroup, grouped_content_gaps
 from tutor.identity import Principal
+from tutor.overview import CourseSummary, course_summaries
+from tutor.students import StuckStudent, WeeklyProgress, stuck_students, weekly_progress
 
 router = APIRouter(tags=["analytics"])
 
@@ -76,3 +79,59 @@ async def course_students(
 ) -> list[StudentProgress]:
     await visible_course(session, user, course_id, manage=True)
     return await students(session, course_id)
+
+
+@router.get(
+    "/api/analytics/courses",
+    response_model=list[CourseSummary],
+    summary="Your courses with counts of weeks, topics, quizzes, files, students and the last activity (teachers)",
+)
+async def summaries(
+    limit: int = Query(50, ge=1, le=200),
+    user: Principal = Depends(current_teacher),
+    session: AsyncSession = Depends(get_session),
+) -> list[CourseSummary]:
+    return await course_summaries(session, user, limit=limit)
+
+
+@router.get(
+    "/api/analytics/courses/{course_id}/weekly-progress",
+    response_model=WeeklyProgress,
+    summary="Every student's progress in every week (the course's teacher)",
+)
+async def weekly(
+    course_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+) -> WeeklyProgress:
+    await visible_course(session, user, course_id, manage=True)
+    return await weekly_progress(session, course_id)
+
+
+@router.get(
+    "/api/analytics/courses/{course_id}/stuck-students",
+    response_model=list[StuckStudent],
+    summary="Students without progress for some days, or failing a quiz again and again (the course's teacher)",
+)
+async def stuck(
+    course_id: PathId,
+    inactive_days: int = Query(7, ge=1, le=3650, description="no progress for this many days"),
+    failed_attempts: int = Query(3, ge=1, le=1000, description="failed a quiz this many times without passing it"),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[StuckStudent]:
+    await visible_course(session, user, course_id, manage=True)
+    return await stuck_students(session, course_id, inactive_days=inactive_days, failed_attempts=failed_attempts)
+
+
+@router.get(
+    "/api/analytics/courses/{course_id}/content-gap-groups",
+    response_model=list[GapGroup],
+    summary="Questions the course could not answer, similar wordings grouped, most asked first (the course's teacher)",
+)
+async def gap_groups(
+    course_id: PathId,
+    limit: int = Query(50, ge=1, le=200),
+    user: Principal = Depends(current_user),
+    session: AsyncSession = Depends(get_session),
+) -> list[GapGroup]:
+    await visible_course(session, user, course_id, manage=True)
+    return await grouped_content_gaps(session, course_id, limit)

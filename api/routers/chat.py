@@ -11,14 +11,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.auth import current_user
+from api.auth import widget_or_user
 from api.deps import get_session, get_state
 from api.params import INT4_MAX, FieldId, QueryId
 from api.ratelimit import limit
 from api.state import AppState
 from tutor.chat import history
 from tutor.chat.engine import ChatEngine, ChatRequest, Turn
-from tutor.errors import NotFoundError, TutorError
 from tutor.identity import Principal
 
 router = APIRouter(tags=["chat"])
@@ -59,14 +58,6 @@ class TranscriptOut(BaseModel):
     messages: list[MessageOut]
 
 
-def check_widget_scope(user: Principal, course_id: int, request: Request) -> None:
-    """A widget token works only for its course, from the page origin it was issued to."""
-    if user.course_scope is not None and user.course_scope != course_id:
-        raise NotFoundError("course_not_found", f"no course {course_id}")
-    if user.origin_scope is not None and request.headers.get("origin") != user.origin_scope:
-        raise TutorError("origin_not_allowed", "this token belongs to another page", status=403)
-
-
 async def sse(engine: ChatEngine, turn: Turn) -> AsyncIterator[ServerSentEvent]:
     async for event in engine.run(turn):
         yield ServerSentEvent(data=event.json(), event=event.name)
@@ -83,11 +74,10 @@ async def sse(engine: ChatEngine, turn: Turn) -> AsyncIterator[ServerSentEvent]:
 async def chat_stream(
     body: ChatIn,
     request: Request,
-    user: Principal = Depends(limit("chat")),
+    user: Principal = Depends(limit("chat", widget=True)),
     state: AppState = Depends(get_state),
     session: AsyncSession = Depends(get_session),
 ) -> EventSourceResponse:
-    check_widget_scope(user, body.course_id, request)
     engine: ChatEngine = await state.chat_engine()
     turn = await engine.prepare(user, ChatRequest(**body.model_dump()), session)
     return EventSourceResponse(sse(engine, turn), ping=HEARTBEAT_S, headers={"X-Session-Id": turn.session_id})
@@ -97,9 +87,13 @@ async def chat_stream(
 async def my_sessions(
     course_id: QueryId | None = None,
     limit_: int = Query(50, alias="limit", ge=1, le=200),
-    user: Principal = Depends(current_user),
+    user: Principal = Depends(widget_or_user),
     session: AsyncSession = Depends(get_session),
 ) -> list[SessionOut]:
+    if user.course_scope is not None:  # a widget sees its own course's sessions only
+        if course_id not in (None, user.course_scope):
+            return []
+        course_id = user.course_scope
     found = await history.sessions_of(session, user_id=user.user_id, course_id=course_id, limit=limit_)
     return [
         SessionOut(
@@ -116,9 +110,9 @@ async def my_sessions(
 
 @router.get("/api/chat/sessions/{session_id}", response_model=TranscriptOut, summary="One of your sessions in full")
 async def my_session(
-    session_id: str, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
+    session_id: str, user: Principal = Depends(widget_or_user), session: AsyncSession = Depends(get_session)
 ) -> TranscriptOut:
-    await history.own_session(session, session_id, user.user_id)
+    await history.own_session(session, session_id, user.user_id, user.course_scope)
     rows = await history.transcript(session, session_id)
     return TranscriptOut(
         session_id=session_id,

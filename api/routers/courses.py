@@ -2,37 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher, current_user
 from api.deps import get_session, get_state
 from api.params import FieldId, PathId
 from api.state import AppState
-from db.models import Course, SourceFile
+from db.models import Course, Module, Topic
+from ingestion import files
 from ingestion.storage import open_storage
 from tutor.courses import (
+    CourseEdit,
+    CourseStatus,
     CourseView,
+    ModuleEdit,
+    TopicEdit,
     can_manage,
     create_course,
+    edit_course,
+    edit_module,
+    edit_topic,
     full_course,
     list_courses,
     managed_module,
-    managed_topic,
     reorder_modules,
     reorder_topics,
     visible_course,
     visible_topic,
 )
 from tutor.identity import Principal
-
-Status = Literal["draft", "active", "archived"]
 
 router = APIRouter(tags=["courses"])
 
@@ -60,30 +62,51 @@ class CourseSummary(BaseModel):
 class CourseIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     description: str | None = None
-    status: Status = "draft"
-
-
-class CoursePatch(BaseModel):
-    title: str | None = Field(None, min_length=1, max_length=500)
-    description: str | None = None
-    status: Status | None = None
-    metadata: dict[str, Any] | None = Field(None, description="course settings, e.g. the widget's allowed origins")
+    status: CourseStatus = "draft"
 
 
 class OrderIn(BaseModel):
     order: list[FieldId] = Field(description="every id, in the new order")
 
 
-class ModulePatch(BaseModel):
-    title: str | None = Field(None, min_length=1, max_length=500)
-    description: str | None = None
-    learning_objectives: list[str] | None = None
+class ModuleOut(BaseModel):
+    id: int
+    week: int
+    title: str
+    description: str | None
+    learning_objectives: list[str]
+
+    @classmethod
+    def of(cls, m: Module) -> ModuleOut:
+        return cls(
+            id=m.id,
+            week=m.week,
+            title=m.title,
+            description=m.description,
+            learning_objectives=list(m.learning_objectives or []),
+        )
 
 
-class TopicPatch(BaseModel):
-    title: str | None = Field(None, min_length=1, max_length=500)
-    content: str | None = Field(None, min_length=1)
-    estimated_time: int | None = Field(None, ge=1)
+class TopicOut(BaseModel):
+    id: int
+    title: str
+    content: str
+    order_index: int | None
+    estimated_time: int | None
+
+    @classmethod
+    def of(cls, t: Topic) -> TopicOut:
+        return cls(
+            id=t.id, title=t.title, content=t.content, order_index=t.order_index, estimated_time=t.estimated_time
+        )
+
+
+class TopicRead(TopicOut):
+    module_id: int
+
+    @classmethod
+    def of(cls, t: Topic) -> TopicRead:
+        return cls(**TopicOut.of(t).model_dump(), module_id=t.module_id)
 
 
 @router.get("/api/courses", response_model=list[CourseSummary], summary="Your courses (teachers) or active ones")
@@ -115,20 +138,13 @@ async def new_course(
 
 
 @router.patch("/api/courses/{course_id}", response_model=CourseSummary, summary="Edit title, description, status")
-async def edit_course(
+async def patch_course(
     course_id: PathId,
-    body: CoursePatch,
+    body: CourseEdit,
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> CourseSummary:
-    course = await visible_course(session, user, course_id, manage=True)
-    changes = body.model_dump(exclude_unset=True)
-    if "metadata" in changes:
-        course.metadata_ = {**(course.metadata_ or {}), **(changes.pop("metadata") or {})}
-    for name, value in changes.items():
-        setattr(course, name, value)
-    await session.flush()
-    return CourseSummary.of(course)
+    return CourseSummary.of(await edit_course(session, user, course_id, body))
 
 
 @router.delete("/api/courses/{course_id}", status_code=204, summary="Delete a course, its content, files and index")
@@ -138,14 +154,9 @@ async def remove_course(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
-    course = await visible_course(session, user, course_id, manage=True)
-    locations = (await session.execute(select(SourceFile.file_path).where(SourceFile.course_id == course_id))).scalars()
-    storage = open_storage(state.settings)
-    await session.delete(course)
-    await session.flush()
-    await asyncio.to_thread(state.vector_store().delete_course, course_id)
-    for location in locations:
-        await asyncio.to_thread(storage.delete, location or "")
+    await files.delete_course(
+        session, user, course_id, storage=open_storage(state.settings), index=state.vector_store()
+    )
     return Response(status_code=204)
 
 
@@ -161,24 +172,14 @@ async def reorder_weeks(
     return await full_course(session, course, with_answers=True)
 
 
-@router.patch("/api/modules/{module_id}", summary="Edit a module (week)", response_model=dict[str, Any])
-async def edit_module(
+@router.patch("/api/modules/{module_id}", summary="Edit a module (week)", response_model=ModuleOut)
+async def patch_module(
     module_id: PathId,
-    body: ModulePatch,
+    body: ModuleEdit,
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> dict[str, Any]:
-    module = await managed_module(session, user, module_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
-        setattr(module, name, value)
-    await session.flush()
-    return {
-        "id": module.id,
-        "week": module.week,
-        "title": module.title,
-        "description": module.description,
-        "learning_objectives": module.learning_objectives or [],
-    }
+) -> ModuleOut:
+    return ModuleOut.of(await edit_module(session, user, module_id, body))
 
 
 @router.post("/api/modules/{module_id}/topics/reorder", summary="Reorder a module's topics", response_model=list[int])
@@ -192,36 +193,18 @@ async def reorder_module_topics(
     return body.order
 
 
-@router.get("/api/topics/{topic_id}", summary="One topic with its content", response_model=dict[str, Any])
+@router.get("/api/topics/{topic_id}", summary="One topic with its content", response_model=TopicRead)
 async def read_topic(
     topic_id: PathId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
-) -> dict[str, Any]:
-    topic = await visible_topic(session, user, topic_id)
-    return {
-        "id": topic.id,
-        "module_id": topic.module_id,
-        "title": topic.title,
-        "content": topic.content,
-        "order_index": topic.order_index,
-        "estimated_time": topic.estimated_time,
-    }
+) -> TopicRead:
+    return TopicRead.of(await visible_topic(session, user, topic_id))
 
 
-@router.patch("/api/topics/{topic_id}", summary="Edit a topic", response_model=dict[str, Any])
-async def edit_topic(
+@router.patch("/api/topics/{topic_id}", summary="Edit a topic", response_model=TopicOut)
+async def patch_topic(
     topic_id: PathId,
-    body: TopicPatch,
+    body: TopicEdit,
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
-) -> dict[str, Any]:
-    topic = await managed_topic(session, user, topic_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
-        setattr(topic, name, value)
-    await session.flush()
-    return {
-        "id": topic.id,
-        "title": topic.title,
-        "content": topic.content,
-        "order_index": topic.order_index,
-        "estimated_time": topic.estimated_time,
-    }
+) -> TopicOut:
+    return TopicOut.of(await edit_topic(session, user, topic_id, body))

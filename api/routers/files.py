@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session, get_state
+from api.filenames import attachment
 from api.params import QueryId
 from api.state import AppState
-from db.models import Course, SourceFile
+from ingestion import files
 from ingestion.storage import open_storage
-from tutor.courses import visible_course
-from tutor.errors import NotFoundError
 from tutor.identity import Principal
 
 router = APIRouter(tags=["files"])
@@ -34,44 +31,22 @@ class FileOut(BaseModel):
     upload_date: datetime | None
 
     @classmethod
-    def of(cls, f: SourceFile) -> FileOut:
-        return cls(
-            file_id=f.file_id,
-            course_id=f.course_id,
-            filename=f.filename,
-            file_size=f.file_size,
-            file_type=f.file_type,
-            checksum=f.checksum,
-            uploaded_by=f.uploaded_by,
-            upload_date=f.upload_date,
-        )
-
-
-async def _managed_file(session: AsyncSession, user: Principal, file_id: str) -> tuple[SourceFile, Course]:
-    found = (await session.execute(select(SourceFile).where(SourceFile.file_id == file_id))).scalar_one_or_none()
-    if found is None:
-        raise NotFoundError("file_not_found", f"no file {file_id}")
-    try:
-        course = await visible_course(session, user, found.course_id, manage=True)
-    except NotFoundError:
-        raise NotFoundError("file_not_found", f"no file {file_id}") from None
-    return found, course
+    def of(cls, f: files.StoredFile) -> FileOut:
+        return cls(**vars(f))
 
 
 @router.get("/api/files", response_model=list[FileOut], summary="A course's source files (its teacher)")
 async def list_files(
     course_id: QueryId, user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)
 ) -> list[FileOut]:
-    await visible_course(session, user, course_id, manage=True)
-    query = select(SourceFile).where(SourceFile.course_id == course_id).order_by(SourceFile.id)
-    return [FileOut.of(f) for f in (await session.execute(query)).scalars()]
+    return [FileOut.of(f) for f in await files.course_files(session, user, course_id)]
 
 
 @router.get(
     "/api/files/{file_id}/download",
     summary="The PDF as uploaded",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "no such file, or `file_missing`"}},
 )
 async def download(
     file_id: str,
@@ -79,11 +54,9 @@ async def download(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
-    found, _ = await _managed_file(session, user, file_id)
-    data = await asyncio.to_thread(open_storage(state.settings).get, found.file_path or "")
-    safe = found.filename.replace('"', "")
+    found = await files.file_content(session, user, file_id, open_storage(state.settings))
     return Response(
-        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{safe}"'}
+        found.data, media_type=found.media_type, headers={"Content-Disposition": attachment(found.filename)}
     )
 
 
@@ -94,8 +67,5 @@ async def delete_file(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> Response:
-    found, course = await _managed_file(session, user, file_id)
-    await asyncio.to_thread(state.vector_store().delete_where, course.course_id, {"file_id": file_id})
-    await asyncio.to_thread(open_storage(state.settings).delete, found.file_path or "")
-    await session.delete(found)
+    await files.delete_file(session, user, file_id, storage=open_storage(state.settings), index=state.vector_store())
     return Response(status_code=204)

@@ -121,13 +121,6 @@ class QuizIn(BaseModel):
     time_limit: int | None = Field(None, ge=1, description="minutes")
 
 
-class QuizPatch(BaseModel):
-    title: str | None = Field(None, min_length=1, max_length=500)
-    description: str | None = None
-    passing_score: int | None = Field(None, ge=0, le=100)
-    time_limit: int | None = Field(None, ge=1)
-
-
 class QuestionIn(BaseModel):
     question_text: str = Field(min_length=1)
     options: dict[str, str]
@@ -205,13 +198,11 @@ async def create_quiz(
 @router.patch("/api/quizzes/{quiz_id}", response_model=QuizOut, summary="Edit a quiz (teachers)")
 async def patch_quiz(
     quiz_id: str,
-    body: QuizPatch,
+    body: service.QuizEdit,
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
 ) -> QuizOut:
-    quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
-    for name, value in body.model_dump(exclude_unset=True).items():
-        setattr(quiz, name, value)
+    quiz = await service.edit_quiz(session, user, quiz_id, body)
     qs = await service.questions(session, quiz_id)
     return QuizOut.of(quiz, len(qs), [QuestionOut.of(q, True) for q in qs])
 
@@ -247,10 +238,7 @@ async def replace_question(
     session: AsyncSession = Depends(get_session),
 ) -> QuestionOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id, manage=True)
-    question = await service.question_of(session, quiz, number)
-    service.check_question(body.question_text, body.options, body.correct_answer)
-    for name, value in body.model_dump(exclude={"question_number"}).items():
-        setattr(question, name, value)
+    question = await service.replace_question(session, quiz, number, **body.model_dump(exclude={"question_number"}))
     return QuestionOut.of(question, True)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session, get_state
+from api.filenames import attachment
 from api.params import PathId, QueryId
 from api.routers.chat import MessageOut, TranscriptOut
 from api.state import AppState
@@ -83,9 +84,7 @@ async def export(
 
     media = "text/csv" if format == "csv" else "application/x-ndjson"
     name = f"course-{course_id}-transcripts.{format}"
-    return StreamingResponse(
-        lines(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return StreamingResponse(lines(), media_type=media, headers={"Content-Disposition": attachment(name)})
 
 
 @router.get("/api/chat/transcripts/{session_id}", response_model=TranscriptOut, summary="One session in full")

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel
-from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_teacher
 from api.deps import get_session, get_state
+from api.filenames import from_form
 from api.params import FormId
 from api.ratelimit import limit
 from api.state import AppState
-from db.models import Course, Job, SourceFile
 from ingestion.storage import open_storage
-from ingestion.uploads import UploadedFile, UploadError, accept_upload
-from tutor.errors import TutorError
-from tutor.identity import Principal, utcnow
+from ingestion.uploads import UploadError, spooled, submit_upload
+from tutor.identity import Principal
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["files"])
 
 
@@ -49,13 +43,6 @@ class UploadAccepted(BaseModel):
     job_url: str
 
 
-async def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    """Read at most one byte past the limit, so an oversized upload never sits whole in memory."""
-    data = await upload.read(limit + 1)
-    await upload.close()
-    return data
-
-
 @router.post(
     "/api/upload-pdfs",
     status_code=202,
@@ -74,47 +61,21 @@ async def upload_pdfs(
     state: AppState = Depends(get_state),
 ) -> UploadAccepted:
     settings = state.settings
-    limit = settings.max_upload_mb * 1024 * 1024
     if len(files) > settings.max_files_per_upload:
         raise UploadError("too_many_files", f"at most {settings.max_files_per_upload} files per upload")
-    uploads = [UploadedFile(f.filename or "upload.pdf", await _read_limited(f, limit)) for f in files]
-    storage = open_storage(settings)
-    receipt = await accept_upload(
-        session,
-        storage,
-        settings,
-        uploader=user,
-        files=uploads,
-        title=title,
-        description=description,
-        course_id=course_id,
-    )
-    await session.commit()
-    try:
-        await asyncio.to_thread(
-            state.celery.send_task,
-            "tutor.ingest",
-            args=[receipt.job_id],
-            task_id=receipt.task_id,
-            queue=settings.celery_queue,
+    sources = [(from_form(f.filename or "upload.pdf"), f.file) for f in files]
+    async with spooled(sources, settings) as uploads:
+        receipt = await submit_upload(
+            session,
+            open_storage(settings),
+            settings,
+            state.celery,
+            uploader=user,
+            files=uploads,
+            title=title,
+            description=description,
+            course_id=course_id,
         )
-    except Exception as exc:
-        log.exception("could not enqueue job %s", receipt.job_id)
-        # Nothing may be left half-done: the job fails visibly and its course or files are removed.
-        file_ids = [f.file_id for f in receipt.files]
-        await session.execute(
-            update(Job)
-            .where(Job.job_id == receipt.job_id)
-            .values(status="failed", error=f"the job queue is unavailable: {exc}", completed_at=utcnow())
-        )
-        if receipt.created_course:
-            await session.execute(delete(Course).where(Course.course_id == receipt.course_id))
-        else:
-            await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
-        await session.commit()
-        for f in receipt.files:
-            storage.delete(f"{receipt.course_id}/{f.file_id}.pdf")
-        raise TutorError("queue_unavailable", "the job queue is unavailable; try again shortly", status=503) from None
     return UploadAccepted(
         job_id=receipt.job_id,
         task_id=receipt.task_id,

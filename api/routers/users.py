@@ -6,14 +6,13 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_admin, current_user
 from api.deps import get_session
 from db.models import User
-from tutor.errors import NotFoundError
-from tutor.identity import Principal, Role, get_user, utcnow
+from tutor.identity import Principal, Role
+from tutor.users import UserEdit, edit_user, list_users, own_user
 
 router = APIRouter(tags=["users"])
 
@@ -40,17 +39,9 @@ class UserOut(BaseModel):
         )
 
 
-class UserUpdate(BaseModel):
-    role: Role | None = None
-    is_active: bool | None = None
-    full_name: str | None = None
-
-
 @router.get("/api/users/me", response_model=UserOut, summary="The signed-in user")
 async def me(user: Principal = Depends(current_user), session: AsyncSession = Depends(get_session)) -> UserOut:
-    row = await get_user(session, user.user_id)
-    assert row is not None  # sign-in created it in this request
-    return UserOut.of(row)
+    return UserOut.of(await own_user(session, user))
 
 
 @router.get("/api/users", response_model=list[UserOut], summary="All users (admins)")
@@ -61,26 +52,14 @@ async def users(
     _: Principal = Depends(current_admin),
     session: AsyncSession = Depends(get_session),
 ) -> list[UserOut]:
-    query = select(User).order_by(User.user_id).limit(limit)
-    if role:
-        query = query.where(User.role == role)
-    if after:
-        query = query.where(User.user_id > after)
-    return [UserOut.of(u) for u in (await session.execute(query)).scalars()]
+    return [UserOut.of(u) for u in await list_users(session, role=role, limit=limit, after=after)]
 
 
 @router.patch("/api/users/{user_id}", response_model=UserOut, summary="Change a role or deactivate (admins)")
 async def update_user(
     user_id: str,
-    change: UserUpdate,
+    change: UserEdit,
     _: Principal = Depends(current_admin),
     session: AsyncSession = Depends(get_session),
 ) -> UserOut:
-    row = await get_user(session, user_id)
-    if row is None:
-        raise NotFoundError("user_not_found", f"no user {user_id}")
-    for name, value in change.model_dump(exclude_unset=True).items():
-        setattr(row, name, value)
-    row.updated_at = utcnow()
-    await session.flush()
-    return UserOut.of(row)
+    return UserOut.of(await edit_user(session, user_id, change))

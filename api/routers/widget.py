@@ -5,23 +5,24 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, Field, field_validator
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
 from api.deps import get_session, get_state
 from api.params import FieldId, PathId
-from api.ratelimit import hit
+from api.ratelimit import client_address, hit
 from api.state import AppState
 from db.models import Course
 from tutor.courses import visible_course
+from tutor.embed import EmbedSettings, Origin, embed_settings, new_embed_key
 from tutor.errors import NotFoundError, TutorError
-from tutor.identity import Principal, mint_token, sign_in
+from tutor.identity import AuthError, Principal, mint_widget_token, sign_in
+from tutor.visitors import admit_visitor
 
 router = APIRouter(tags=["widget"])
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -32,20 +33,15 @@ class EmbedOut(BaseModel):
     course_id: int
     embed_key: str
     allowed_origins: list[str]
+    require_signed_identity: bool
     snippet: str
 
 
 class EmbedIn(BaseModel):
-    allowed_origins: list[str] = Field(max_length=50)
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def origins(cls, values: list[str]) -> list[str]:
-        for v in values:
-            u = urlparse(v)
-            if u.scheme not in ("http", "https") or not u.netloc or u.path not in ("", "/") or u.query or u.fragment:
-                raise ValueError(f"{v!r} is not an origin (scheme://host[:port], nothing after)")
-        return [v.rstrip("/") for v in values]
+    allowed_origins: list[Origin] = Field(max_length=50)
+    require_signed_identity: bool | None = Field(
+        None, description="only students the host page's backend signed a token for may chat (no anonymous visitors)"
+    )
 
 
 class WidgetSessionIn(BaseModel):
@@ -61,15 +57,25 @@ class WidgetSessionOut(BaseModel):
     user_id: str
 
 
-def _embed(request: Request, course_id: int, meta: dict[str, Any]) -> EmbedOut:
+def _embed(request: Request, course_id: int, embed: EmbedSettings) -> EmbedOut:
     base = str(request.base_url).rstrip("/")
-    snippet = f'<script src="{base}/widget.js" data-course="{course_id}" data-key="{meta["embed_key"]}" async></script>'
+    key = embed.embed_key or ""
+    snippet = f'<script src="{base}/widget.js" data-course="{course_id}" data-key="{key}" async></script>'
     return EmbedOut(
         course_id=course_id,
-        embed_key=meta["embed_key"],
-        allowed_origins=meta.get("allowed_origins", []),
+        embed_key=key,
+        allowed_origins=embed.allowed_origins,
+        require_signed_identity=embed.require_signed_identity,
         snippet=snippet,
     )
+
+
+def _store(course: Course, **changes: Any) -> EmbedSettings:
+    meta = {**(course.metadata_ or {}), **changes}
+    if not meta.get("embed_key"):
+        meta["embed_key"] = new_embed_key()
+    course.metadata_ = meta
+    return embed_settings(meta)
 
 
 @router.get("/widget.js", include_in_schema=False)
@@ -77,12 +83,6 @@ async def widget_js() -> FileResponse:
     return FileResponse(
         STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"}
     )
-
-
-@router.get("/embed/{course_id}", include_in_schema=False, response_class=HTMLResponse)
-async def embed_page(course_id: PathId) -> HTMLResponse:
-    # The page itself is static; it reads the course's embed settings with the teacher's token (see the page).
-    return HTMLResponse((STATIC / "embed.html").read_text().replace("{{COURSE_ID}}", str(course_id)))
 
 
 @router.get("/api/courses/{course_id}/embed", response_model=EmbedOut, summary="The widget snippet and its settings")
@@ -93,11 +93,8 @@ async def read_embed(
     session: AsyncSession = Depends(get_session),
 ) -> EmbedOut:
     course = await visible_course(session, user, course_id, manage=True)
-    meta = dict(course.metadata_ or {})
-    if "embed_key" not in meta:
-        meta["embed_key"] = f"ek_{secrets.token_urlsafe(18)}"
-        course.metadata_ = meta
-    return _embed(request, course_id, meta)
+    embed = embed_settings(course.metadata_)
+    return _embed(request, course_id, embed if embed.embed_key else _store(course))
 
 
 @router.put("/api/courses/{course_id}/embed", response_model=EmbedOut, summary="Set the origins that may embed it")
@@ -109,13 +106,7 @@ async def write_embed(
     session: AsyncSession = Depends(get_session),
 ) -> EmbedOut:
     course = await visible_course(session, user, course_id, manage=True)
-    meta = {
-        "embed_key": f"ek_{secrets.token_urlsafe(18)}",
-        **(course.metadata_ or {}),
-        "allowed_origins": body.allowed_origins,
-    }
-    course.metadata_ = meta
-    return _embed(request, course_id, meta)
+    return _embed(request, course_id, _store(course, **body.model_dump(exclude_none=True)))
 
 
 @router.post("/api/courses/{course_id}/embed/rotate", response_model=EmbedOut, summary="Replace the embed key")
@@ -126,9 +117,7 @@ async def rotate_embed(
     session: AsyncSession = Depends(get_session),
 ) -> EmbedOut:
     course = await visible_course(session, user, course_id, manage=True)
-    meta = {**(course.metadata_ or {}), "embed_key": f"ek_{secrets.token_urlsafe(18)}"}
-    course.metadata_ = meta
-    return _embed(request, course_id, meta)
+    return _embed(request, course_id, _store(course, embed_key=new_embed_key()))
 
 
 @router.post("/api/widget/session", response_model=WidgetSessionOut, summary="A short-lived token for a widget visitor")
@@ -138,28 +127,52 @@ async def widget_session(
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
 ) -> WidgetSessionOut:
+    settings = state.settings
     course = (await session.execute(select(Course).where(Course.course_id == body.course_id))).scalar_one_or_none()
-    meta = (course.metadata_ or {}) if course else {}
+    embed = embed_settings(course.metadata_ if course else None)
     if (
         course is None
         or course.status != "active"
-        or not secrets.compare_digest(str(meta.get("embed_key", "")), body.embed_key)
+        or not embed.embed_key
+        or not secrets.compare_digest(embed.embed_key, body.embed_key)
     ):
         raise NotFoundError("course_not_found", "no such course for this embed key")
     origin = request.headers.get("origin", "")
-    if origin not in meta.get("allowed_origins", []):
+    if origin not in embed.allowed_origins:
         raise TutorError(
             "origin_not_allowed", f"this page's origin ({origin or 'none'}) may not embed this course", status=403
         )
-    await hit(request, f"widget:{origin}:{body.visitor_id}", state.settings.rate_limit_chat_per_minute, 60, "sessions")
-    if body.token:
-        principal = state.verifier.verify(body.token)
-        user_id, role = principal.user_id, principal.role
-    else:
-        user_id, role = f"visitor:{body.course_id}:{body.visitor_id}", "student"
-    del role  # a widget token is always a student's, whatever the host's token says
-    await sign_in(session, Principal(user_id, "student"))
-    token = mint_token(
-        state.settings, user_id, "student", ttl_s=WIDGET_TOKEN_TTL_S, course=body.course_id, origin=origin
+    # A script can claim any origin and any visitor id: the budgets that hold are per address and per course.
+    address = client_address(request)
+    await hit(
+        request,
+        f"widget-session-ip:{address}",
+        settings.rate_limit_widget_sessions_per_address_hour,
+        3600,
+        "widget sessions from this address",
     )
+    await hit(
+        request,
+        f"widget-session-course:{course.course_id}",
+        settings.rate_limit_widget_sessions_per_course_hour,
+        3600,
+        "widget sessions for this course",
+    )
+    if body.token:
+        host = await state.verifier.verify(body.token)
+        if host.is_widget:  # a widget token is not renewed by itself, or a visitor would never have to come back
+            raise AuthError("widget_token_not_exchangeable", "send the host page's token, not a widget token")
+        user_id = host.user_id
+    elif embed.require_signed_identity:
+        raise AuthError(
+            "signed_identity_required",
+            "this course's widget needs the host page to sign its students in (data-token)",
+            status=403,
+        )
+    else:
+        user_id = f"visitor:{body.course_id}:{body.visitor_id}"
+        await admit_visitor(session, state.redis, course, user_id, settings.max_widget_visitors_per_course)
+    # A widget token is always a student's, whatever the host's token says.
+    await sign_in(session, Principal(user_id, "student"))
+    token = mint_widget_token(settings, user_id, course_id=body.course_id, origin=origin, ttl_s=WIDGET_TOKEN_TTL_S)
     return WidgetSessionOut(token=token, expires_in=WIDGET_TOKEN_TTL_S, user_id=user_id)

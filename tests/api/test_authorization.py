@@ -16,10 +16,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.quiz.rows import make_course
+from tutor.identity import mint_widget_token
+from tutor.settings import Settings
 
 Auth = Callable[..., dict[str, str]]
-# Public: health, and the widget's bootstrap (it authenticates by embed key and page origin; tests/widget).
+# Public: health, and the widget's bootstrap (it authenticates by embed key and page origin, and is budgeted per
+# address and course: tests/api/test_widget_tokens.py).
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/widget/session")}
+# What a widget token of the course itself may use (its own sessions); everything else refuses it.
+WIDGET_REACHES = {("GET", "/api/chat/sessions")}
+WIDGET_ORIGIN = "https://school.example"
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ MATRIX: dict[tuple[str, str], Spec] = {
         (DENY, None),
     ),
     ("GET", "/api/jobs/{job_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
+    # A one-time browser sign-in link for the token's own user, never another's (tests/console).
+    ("POST", "/api/sign-in-links"): (lambda w: {}, (ALLOW, anything), (ALLOW, anything)),
     ("GET", "/api/jobs"): (lambda w: {}, (ALLOW, not_containing("{w.job_id}")), (ALLOW, not_containing("{w.job_id}"))),
     ("GET", "/api/courses"): (lambda w: {}, (ALLOW, anything), (ALLOW, not_containing('"course_id":{w.course_id}'))),
     ("POST", "/api/courses"): (lambda w: {"json": {"title": "Mine"}}, (DENY, None), (ALLOW, anything)),
@@ -163,6 +171,14 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/analytics/courses/{course_id}/missed-questions"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/students"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/analytics/courses/{course_id}/content-gaps"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/content-gap-groups"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/weekly-progress"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses/{course_id}/stuck-students"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/analytics/courses"): (
+        lambda w: {},
+        (DENY, None),
+        (ALLOW, not_containing('"course_id":{w.course_id}', "student-A")),
+    ),
     ("GET", "/api/users/me"): (
         lambda w: {},
         (ALLOW, not_containing("student-A")),
@@ -225,12 +241,16 @@ async def test_every_route_is_in_the_matrix(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
 async def test_outsiders_never_reach_what_is_not_theirs(
-    client: httpx.AsyncClient, auth: Auth, world: World, method: str, path: str
+    client: httpx.AsyncClient, auth: Auth, settings: Settings, world: World, method: str, path: str
 ) -> None:
     fill, for_student, for_teacher = MATRIX[(method, path)]
+    # A visitor of the course's own widget, calling from the widget's page: only the widget's routes open.
+    visitor = mint_widget_token(settings, "visitor:w:1", course_id=world.course_id, origin=WIDGET_ORIGIN, ttl_s=600)
+    for_widget = (ALLOW, for_student[1]) if (method, path) in WIDGET_REACHES else (DENY, None)
     for headers, (expectation, check) in (
         (auth("student-B"), for_student),
         (auth("teacher-O", "teacher"), for_teacher),
+        ({"Authorization": f"Bearer {visitor}", "Origin": WIDGET_ORIGIN}, for_widget),
     ):
         response = await client.request(method, _path(path, world), headers=headers, **fill(world))
         if expectation == DENY:

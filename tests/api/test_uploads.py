@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.factories import course_pdf, encrypted_pdf, image_only_pdf, sciq_chapters
+from tests.factories import course_pdf, encrypted_pdf, image_only_pdf, sciq_chapters, unique_user
 from tutor.settings import Settings
 
 Auth = Callable[..., dict[str, str]]
@@ -52,7 +52,7 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
 
 @pytest.fixture
 def teacher(auth: Auth) -> dict[str, str]:
-    return auth("teacher-ada", "teacher")
+    return auth(unique_user("teacher-ada"), "teacher")
 
 
 async def test_uploaded_pdfs_become_a_course_with_quizzes_and_a_cited_index(
@@ -169,7 +169,7 @@ async def test_limits_on_size_and_pages_come_from_settings(settings: Settings, a
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
-        teacher = auth("teacher-lim", "teacher")
+        teacher = auth(unique_user("teacher-lim"), "teacher")
         long_pdf = course_pdf(sciq_chapters(4, 2, 1))
         pages = await upload(client, teacher, ("long.pdf", long_pdf), title="Long")
         assert pages.status_code == 413 and pages.json()["error"]["code"] == "too_many_pages"
@@ -186,7 +186,9 @@ async def test_unknown_or_foreign_course_id_is_not_found(
     response = await upload(client, teacher, ("a.pdf", pdf), course_id=999_999)
     assert response.status_code == 404 and response.json()["error"]["code"] == "course_not_found"
     mine = (await upload(client, teacher, ("a.pdf", pdf), title="Mine")).json()
-    other = await upload(client, auth("teacher-bob", "teacher"), ("b.pdf", pdf), course_id=mine["course_id"])
+    other = await upload(
+        client, auth(unique_user("teacher-bob"), "teacher"), ("b.pdf", pdf), course_id=mine["course_id"]
+    )
     assert other.status_code == 404
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from tests.chat.conftest import ChatCourse
 from tests.conftest import REPO, settings_env
-from tests.factories import course_pdf, sciq_chapters
+from tests.factories import course_pdf, sciq_chapters, unique_user
 from tests.servers import api_server
+from tutor.identity import mint_token
 from tutor.settings import Settings
 
 
@@ -38,7 +39,12 @@ def test_tutor_ingest_uploads_and_follows_the_job(
     with api_server(settings) as api:
         done = subprocess.run(
             [sys.executable, "-m", "api.cli", "ingest", str(pdf), "--title", "Genetics", "--api", api],
-            env={**settings_env(settings), "COLUMNS": "200"},
+            # A teacher of this run: the CLI's default one would share its hourly upload budget with every rerun.
+            env={
+                **settings_env(settings),
+                "COLUMNS": "200",
+                "TUTOR_TOKEN": mint_token(settings, unique_user("teacher-cli"), "teacher"),
+            },
             cwd=REPO,
             capture_output=True,
             text=True,

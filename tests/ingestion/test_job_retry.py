@@ -89,6 +89,36 @@ async def test_rerunning_a_job_duplicates_no_rows_or_chunks(
     await _assert_chunks_point_at_rows(db, store, course_id)
 
 
+async def test_a_job_delivered_twice_at_once_builds_the_course_once_with_chunks_citing_its_rows(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine, ingestor_parts
+) -> None:  # type: ignore[no-untyped-def]
+    embedder, store = ingestor_parts
+    job_id, course_id = await _new_job(sessions, settings, course_pdf(sciq_chapters(3, 3, 2, offset=20)))
+    # Three workers handed the same message (redeliveries while the first still runs), as the task runs it.
+    await asyncio.gather(
+        *(Ingestor(settings, sessions, open_storage(settings), store, embedder).run(job_id) for _ in range(3))
+    )
+    async with db.connect() as conn:
+        status, result = (
+            await conn.execute(text(f"SELECT status, result FROM job_queue WHERE job_id = '{job_id}'"))
+        ).one()
+        rows = {
+            table: await conn.scalar(text(sql))
+            for table, sql in {
+                "modules": f"SELECT count(*) FROM modules WHERE course_id = {course_id}",
+                "topics": f"SELECT count(*) FROM topics t JOIN modules m ON m.id = t.module_id "
+                f"WHERE m.course_id = {course_id}",
+                "quizzes": f"SELECT count(*) FROM quizzes WHERE course_id = {course_id}",
+                "questions": f"SELECT count(*) FROM quiz_questions q JOIN quizzes z ON z.quiz_id = q.quiz_id "
+                f"WHERE z.course_id = {course_id}",
+            }.items()
+        }
+    assert status == "completed", result
+    assert rows == {k: result[k] for k in rows}
+    assert store.count(course_id) == result["chunks"]
+    await _assert_chunks_point_at_rows(db, store, course_id)
+
+
 async def _assert_chunks_point_at_rows(db: AsyncEngine, store, course_id: int) -> None:  # type: ignore[no-untyped-def]
     """Every chunk cites a module, topic and week that exist: citations lead to the right place in the course."""
     async with db.connect() as conn:

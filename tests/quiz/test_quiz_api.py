@@ -73,6 +73,23 @@ async def test_a_resubmitted_attempt_counts_once(
     assert len((await client.get(url, headers=auth("stu-c"))).json()) == 1
 
 
+async def test_students_with_long_ids_sharing_a_prefix_each_submit_with_the_same_key(
+    client: httpx.AsyncClient, auth: Auth, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    course = await make_course(sessions)
+    # Widget visitors: `visitor:<course>:<id>` ids that differ only past the 100 characters of an attempt's id.
+    prefix = f"visitor:{course.course_id}:"
+    visitors = [prefix + "v" * (99 - len(prefix)) + str(i) for i in (1, 2)]
+    assert visitors[0] != visitors[1] and len(visitors[0]) == 100
+    url = f"/api/quizzes/{course.quiz_ids[0]}/responses"
+    body = {"answers": course.answers[0], "attempt_key": "k" * 60}
+    for visitor in visitors:
+        response = await client.post(url, headers=auth(visitor), json=body)
+        assert response.status_code == 201, response.text
+        assert (await client.post(url, headers=auth(visitor), json=body)).status_code == 409  # still counts once
+        assert [r["user_id"] for r in (await client.get(url, headers=auth(visitor))).json()] == [visitor]
+
+
 async def test_answers_that_do_not_exist_are_refused(
     client: httpx.AsyncClient, auth: Auth, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -66,8 +66,8 @@ def _serve(directory: Path, port: int) -> http.server.ThreadingHTTPServer:
 @pytest.fixture(scope="module")
 def pages(
     settings: Settings, widget_course: int, host_port: int, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """The API on 127.0.0.1; a host page on localhost (allowed) and the same page on 127.0.0.1 (not allowed)."""
+) -> Iterator[tuple[str, str, str]]:
+    """A host page on localhost (allowed), the same page on 127.0.0.1 (not allowed), and the API's base URL."""
     with api_server(settings) as api:
         site = tmp_path_factory.mktemp("site")
         (site / "index.html").write_text(
@@ -78,7 +78,11 @@ def pages(
         )
         allowed, refused = _serve(site, host_port), _serve(site, free_port())
         try:
-            yield f"http://localhost:{host_port}/index.html", f"http://127.0.0.1:{refused.server_port}/index.html"
+            yield (
+                f"http://localhost:{host_port}/index.html",
+                f"http://127.0.0.1:{refused.server_port}/index.html",
+                api,
+            )
         finally:
             allowed.shutdown()
             refused.shutdown()
@@ -104,9 +108,9 @@ def browser() -> Iterator[object]:
 
 
 def test_a_visitor_asks_sees_a_cited_streamed_answer_takes_a_quiz_question_and_keeps_history(
-    pages: tuple[str, str], browser: object
+    pages: tuple[str, str, str], browser: object
 ) -> None:
-    allowed, _ = pages
+    allowed, _, _ = pages
     context = browser.new_context(viewport={"width": 390, "height": 800})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(allowed)
@@ -141,10 +145,17 @@ def test_a_visitor_asks_sees_a_cited_streamed_answer_takes_a_quiz_question_and_k
     context.close()
 
 
-def test_a_page_whose_origin_is_not_on_the_allow_list_is_refused(pages: tuple[str, str], browser: object) -> None:
-    _, refused = pages
+def test_a_page_whose_origin_is_not_on_the_allow_list_is_refused(
+    pages: tuple[str, str, str], browser: object, widget_course: int
+) -> None:
+    import httpx
+
+    _, refused, api = pages
+    origin = refused.rsplit("/", 1)[0]
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.startswith(api) else None)
     page.goto(refused)
     page.locator("button.launch").click()
     page.locator("input[name=q]").fill("What is anemia?")
@@ -154,3 +165,13 @@ def test_a_page_whose_origin_is_not_on_the_allow_list_is_refused(pages: tuple[st
     assert error.inner_text().strip()
     assert page.locator(".msg.assistant").first.inner_text().strip() == ""
     context.close()
+    # The widget did ask the API, and the API (up and answering) refuses this origin: not a network failure.
+    assert f"{api}/api/widget/session" in asked
+    body = {"course_id": widget_course, "embed_key": EMBED_KEY, "visitor_id": "probe-visitor-1"}
+    preflight = httpx.options(
+        f"{api}/api/widget/session",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    direct = httpx.post(f"{api}/api/widget/session", headers={"Origin": origin}, json=body)
+    assert direct.status_code == 403 and direct.json()["error"]["code"] == "origin_not_allowed"

@@ -29,6 +29,7 @@ from tutor.textutil import stem, words
 Kind = Literal["definition", "explain", "how", "example", "difference", "error", "other"]
 
 NOT_FOUND = "I couldn't find this in the course material."
+WITHHELD = "The course's answer to that would give away the quiz question that is open; ask me again after it."
 MAX_SENTENCES = 3
 
 DIFFERENCE = re.compile(
@@ -136,6 +137,7 @@ class Quote:
 class QuotedAnswer:
     quotes: list[Quote]
     kind: Kind
+    withheld: bool = False  # every sentence that answers would give away an open quiz question's answer
 
     @property
     def covered(self) -> bool:
@@ -143,6 +145,8 @@ class QuotedAnswer:
 
     def deltas(self) -> list[str]:
         """The answer as text deltas, one per quote: the first is the sentence that answers."""
+        if self.withheld:
+            return [WITHHELD]
         if not self.quotes:
             return [NOT_FOUND]
         out = []
@@ -308,15 +312,17 @@ class QuotingTutor:
         """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain."""
         asked = read_question(question, context)
         hidden = [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
-        candidates = [
-            c for c in self._candidates(asked, passages) if not any(h.search(c.sentence.text) for h in hidden)
-        ]
-        if not candidates or not asked.terms:
+        found = self._candidates(asked, passages)
+        if not found or not asked.terms:
             return QuotedAnswer([], asked.kind)
-        self._score(asked, candidates)
-        best = max(candidates, key=lambda c: c.score)
-        if best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE:
-            return QuotedAnswer([], asked.kind)
+        self._score(asked, found)
+        best = max(found, key=lambda c: c.score)
+        candidates = [c for c in found if not any(h.search(c.sentence.text) for h in hidden)]
+        if candidates and len(candidates) < len(found):
+            best = max(candidates, key=lambda c: c.score)
+        if not candidates or (best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE):
+            # Nothing left that answers but the open quiz question's answer: asking it aside is asking the quiz.
+            return QuotedAnswer([], asked.kind, withheld=len(candidates) < len(found))
         return QuotedAnswer(self._choose(asked, candidates), asked.kind)
 
     def _candidates(self, asked: Question, passages: Sequence[Passage]) -> list[_Candidate]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import transaction
 from db.models import ChatMessage
+from tutor.answers.quoting import WITHHELD
 from tutor.answers.verify import SupportChecker, Verification, verified
 from tutor.chat import events as ev
 from tutor.chat import history, recording
@@ -31,7 +32,7 @@ from tutor.llm.extractive import NOT_FOUND, ExtractiveLLM
 from tutor.quiz.attempts import AskedQuestion, open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
-from tutor.retrieval import Retriever
+from tutor.retrieval import Retriever, covers
 from tutor.settings import Settings
 from tutor.vectorstore import Hit, VectorStore
 
@@ -95,7 +96,7 @@ class ChatEngine:
         llm: LLM,
     ) -> None:
         self.settings, self.sessions, self.store, self.embedder, self.llm = settings, sessions, store, embedder, llm
-        self.retriever = Retriever(store, embedder)
+        self.retriever = Retriever(store, embedder, sessions)
         # Generated answers are checked against the passages, and quoted from them when nothing holds up.
         self.quoter = llm if isinstance(llm, ExtractiveLLM) and llm.tutor.vectors else ExtractiveLLM(embedder)
         self.checker = SupportChecker(embedder, self.quoter.tutor.vectors)
@@ -153,7 +154,7 @@ class ChatEngine:
         # Follow-ups ("and what does it produce?") are searched with what they refer to.
         query = resolve_follow_up(message, [m.message for m in earlier if m.message_type == "user"])
         started = time.perf_counter()
-        hits = await asyncio.to_thread(self.retriever.retrieve, course_id, query, k=self.settings.retrieval_k)
+        hits = await self.retriever.retrieve(course_id, query, k=self.settings.retrieval_k)
         if not hits:  # nothing at all: an empty index is a missing one
             await asyncio.to_thread(self.store.check, course_id, self.embedder.name)
         return Retrieved(query, hits, round(1000 * (time.perf_counter() - started), 1))
@@ -271,7 +272,7 @@ class ChatEngine:
         hits = retrieved.hits
         timing["retrieval_ms"] = retrieved.ms
         turn.meta["query"] = retrieved.query
-        if not hits or hits[0].score < self.settings.refusal_threshold:
+        if not covers(hits, self.settings.refusal_threshold):
             async for event in self._not_covered(turn, hits):
                 yield event
             return
@@ -310,6 +311,9 @@ class ChatEngine:
             "prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
             "completion_tokens": deltas,
         }
+        if answer.strip() == WITHHELD:  # nothing quoted, nothing to cite
+            turn.meta.update(grounded=False, withheld=True)
+            return
         if answer.strip() == NOT_FOUND:
             async for event in self._not_covered(turn, hits, continuing=True):
                 yield event

@@ -7,15 +7,19 @@ running them, and each statement here is a single round trip.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import transaction
 from tutor.progress import TOUCH_TOPICS_SQL, touch_params
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -55,6 +59,12 @@ _FINISH_TURN = text(
     """
 )
 
+# The reply alone: what is written when the progress part of _FINISH_TURN failed (a topic deleted between the
+# statement's read and its foreign-key check, a deadlock): the reply must never be lost to a progress write.
+_FINISH_REPLY = text(
+    "UPDATE chat_history SET message = :message, metadata = metadata || CAST(:metadata AS jsonb) WHERE id = :reply_id"
+)
+
 
 async def add_turn(
     session: AsyncSession, *, user_id: str, course_id: int, session_id: str, message: str
@@ -79,14 +89,15 @@ async def finish_turn(
     course_id: int,
     topics: set[tuple[int, int]],
 ) -> None:
-    """The reply as it ended (complete, failed or cut off), and its topics marked in progress."""
+    """The reply as it ended (complete, failed or cut off), and its topics marked in progress (best effort)."""
+    reply = {"reply_id": reply_id, "message": text, "metadata": json.dumps(metadata)}
+    try:
+        async with sessions() as session, _autocommit(session):
+            await session.execute(_FINISH_TURN, {**reply, **touch_params(user_id, course_id, topics)})
+        return
+    except DBAPIError:
+        if not topics:
+            raise  # nothing but the reply was written: its failure is not a progress write's
+        log.warning("progress of reply %s not recorded; recording the reply alone", reply_id, exc_info=True)
     async with sessions() as session, _autocommit(session):
-        await session.execute(
-            _FINISH_TURN,
-            {
-                "reply_id": reply_id,
-                "message": text,
-                "metadata": json.dumps(metadata),
-                **touch_params(user_id, course_id, topics),
-            },
-        )
+        await session.execute(_FINISH_REPLY, reply)

@@ -1,4 +1,8 @@
-"""Quiz attempts kept in PostgreSQL: one open per chat session, each question answered exactly once."""
+"""Quiz attempts kept in PostgreSQL: one open per chat session, each question answered exactly once.
+
+An attempt carries the questions it was started with (tutor.quiz.snapshot): it is asked and graded against
+them whatever a teacher edits meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from db.models import Quiz, QuizAttempt, QuizQuestion
 from tutor.errors import ConflictError
 from tutor.identity import utcnow
 from tutor.quiz.grading import Grade, grade, record_response
+from tutor.quiz.snapshot import AttemptQuestion, snapshot
 
 OPEN = ("running", "paused")
 
@@ -40,10 +45,20 @@ async def questions_of(session: AsyncSession, quiz_id: str) -> list[QuizQuestion
     return list((await session.execute(query)).scalars())
 
 
+async def attempt_questions(session: AsyncSession, attempt: QuizAttempt) -> list[AttemptQuestion | None]:
+    """The attempt's questions in the order asked. An attempt started before snapshots (questions NULL) reads
+    the quiz's current rows by number: None where one has been deleted since."""
+    if attempt.questions is not None:
+        return [AttemptQuestion.from_json(q) for q in attempt.questions]
+    live = {q.question_number: q for q in await questions_of(session, attempt.quiz_id)}
+    return [AttemptQuestion.of(live[n]) if n in live else None for n in attempt.question_numbers]
+
+
 async def start_attempt(
     session: AsyncSession, *, user_id: str, course_id: int, session_id: str, quiz: Quiz
 ) -> QuizAttempt:
-    numbers = [q.question_number for q in await questions_of(session, quiz.quiz_id)]
+    rows = await questions_of(session, quiz.quiz_id)
+    numbers = [q.question_number for q in rows]
     if not numbers:
         raise ConflictError("quiz_empty", f"the quiz {quiz.title!r} has no questions yet")
     now = utcnow()
@@ -56,6 +71,7 @@ async def start_attempt(
         status="running",
         position=1,
         question_numbers=numbers,
+        questions=snapshot(rows),
         answers={},
         started_at=now,
         updated_at=now,
@@ -72,23 +88,39 @@ async def start_attempt(
 
 
 async def asked(session: AsyncSession, attempt: QuizAttempt) -> AskedQuestion | None:
-    if attempt.position > len(attempt.question_numbers):
-        return None
-    number = attempt.question_numbers[attempt.position - 1]
-    question = (
-        await session.execute(
-            select(QuizQuestion).where(QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == number)
-        )
-    ).scalar_one()
-    return AskedQuestion(
-        attempt.quiz_id,
-        attempt.position,
-        len(attempt.question_numbers),
-        number,
-        question.question_text,
-        question.options,
-        question.options.get(question.correct_answer, ""),
+    """The question at the attempt's position; None once every question is answered. A question deleted from an
+    attempt without a snapshot is passed over (skipped), so the attempt never waits on a row that is gone."""
+    questions = await attempt_questions(session, attempt)
+    for _ in range(len(questions) + 1):  # each pass moves the position on, or finds the attempt closed
+        if attempt.position > len(questions) or attempt.status not in OPEN:
+            return None
+        question = questions[attempt.position - 1]
+        if question is not None:
+            return AskedQuestion(
+                attempt.quiz_id,
+                attempt.position,
+                len(questions),
+                question.question_number,
+                question.question_text,
+                question.options,
+                question.options.get(question.correct_answer, ""),
+            )
+        await _pass_over(session, attempt)
+    return None
+
+
+async def _pass_over(session: AsyncSession, attempt: QuizAttempt) -> None:
+    """Move past a deleted question (unanswered: it is not graded); compare-and-set like an answer."""
+    moved = await session.execute(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id, QuizAttempt.position == attempt.position, QuizAttempt.status.in_(OPEN))
+        .values(position=attempt.position + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
+    if moved.rowcount == 1:  # type: ignore[attr-defined]
+        attempt.position += 1
+    else:
+        await session.refresh(attempt)  # another tab moved it on, or finished it
 
 
 async def record_answer(session: AsyncSession, attempt: QuizAttempt, position: int, letter: str | None) -> bool:
@@ -127,7 +159,8 @@ async def finish(session: AsyncSession, attempt: QuizAttempt, quiz: Quiz) -> Gra
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    result = grade(await questions_of(session, quiz.quiz_id), attempt.answers, quiz.passing_score)
+    questions = [q for q in await attempt_questions(session, attempt) if q is not None]
+    result = grade(questions, attempt.answers, quiz.passing_score)
     elapsed = int((utcnow() - attempt.started_at).total_seconds())
     if attempt.deadline is not None:
         elapsed = min(elapsed, int((attempt.deadline - attempt.started_at).total_seconds()))

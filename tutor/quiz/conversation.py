@@ -12,13 +12,23 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Quiz, QuizAttempt, QuizQuestion, Topic
+from db.models import Module, Quiz, QuizAttempt, Topic
 from tutor.errors import TutorError
 from tutor.quiz.answers import Reading, read_reply
-from tutor.quiz.attempts import AskedQuestion, asked, finish, open_attempt, record_answer, set_status, start_attempt
+from tutor.quiz.attempts import (
+    AskedQuestion,
+    asked,
+    attempt_questions,
+    finish,
+    open_attempt,
+    record_answer,
+    set_status,
+    start_attempt,
+)
 from tutor.quiz.attempts import timed_out as attempt_timed_out
 from tutor.quiz.grading import Grade
 from tutor.quiz.selection import choose_quiz, is_quiz_request
+from tutor.quiz.snapshot import AttemptQuestion
 from tutor.textutil import letter_words
 
 
@@ -91,23 +101,12 @@ async def _ask(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt) -> N
         turn.steps.append(QuizStep("question", render_question(question), question=question))
 
 
-async def _review(session: AsyncSession, quiz: Quiz, course_id: int, missed: list[int]) -> list[ReviewTopic]:
+async def _review(session: AsyncSession, attempt: QuizAttempt, missed: list[int]) -> list[ReviewTopic]:
     """Each missed question points to the topic its explanation quotes (best word overlap in the course)."""
     if not missed:
         return []
-    questions = (
-        (
-            await session.execute(
-                select(QuizQuestion).where(
-                    QuizQuestion.quiz_id == quiz.quiz_id, QuizQuestion.question_number.in_(missed)
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    from db.models import Module
-
+    questions = [q for q in await attempt_questions(session, attempt) if q is not None and q.question_number in missed]
+    course_id = attempt.course_id
     topics = (
         (
             await session.execute(
@@ -136,7 +135,7 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
         turn.say("This quiz was already finished in another window.")
         return
     missed = [g.question_number for g in result.questions if not g.is_correct]
-    review = await _review(session, quiz, attempt.course_id, missed)
+    review = await _review(session, attempt, missed)
     summary = QuizResult(
         quiz.quiz_id,
         quiz.title,
@@ -162,6 +161,22 @@ async def _finish(session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, *
     turn.steps.append(QuizStep("result", "\n".join(lines), result=summary))
 
 
+def _feedback(quiz_id: str, question: AskedQuestion, letter: str | None, row: AttemptQuestion) -> QuizStep:
+    key, key_text = row.correct_answer, row.options[row.correct_answer]
+    if letter is None:
+        text = f"Skipped. The answer was {key}) {key_text}."
+    elif letter == key:
+        text = f"Correct — {letter}) {row.options[letter]}."
+    else:
+        text = f"Not quite: you chose {letter}, the answer is {key}) {key_text}."
+    if row.explanation:
+        text += f" {row.explanation}"
+    feedback = Feedback(
+        quiz_id, question.number, question.question_number, letter, letter == key, key, key_text, row.explanation
+    )
+    return QuizStep("feedback", text, feedback=feedback)
+
+
 async def _answer(
     session: AsyncSession, turn: QuizTurn, attempt: QuizAttempt, question: AskedQuestion, reading: Reading
 ) -> None:
@@ -171,37 +186,11 @@ async def _answer(
         await session.refresh(attempt)
         await _ask(session, turn, attempt)
         return
-    row = (
-        await session.execute(
-            select(QuizQuestion).where(
-                QuizQuestion.quiz_id == attempt.quiz_id, QuizQuestion.question_number == question.question_number
-            )
-        )
-    ).scalar_one()
-    if letter is None:
-        text = f"Skipped. The answer was {row.correct_answer}) {row.options[row.correct_answer]}."
-    elif letter == row.correct_answer:
-        text = f"Correct — {letter}) {row.options[letter]}."
+    row = (await attempt_questions(session, attempt))[question.number - 1]
+    if row is None:  # deleted since it was asked, in an attempt without a snapshot: it is not graded
+        turn.say("That question has been removed from the quiz by your teacher, so it does not count.")
     else:
-        text = f"Not quite: you chose {letter}, the answer is {row.correct_answer}) {row.options[row.correct_answer]}."
-    if row.explanation:
-        text += f" {row.explanation}"
-    turn.steps.append(
-        QuizStep(
-            "feedback",
-            text,
-            feedback=Feedback(
-                attempt.quiz_id,
-                question.number,
-                question.question_number,
-                letter,
-                letter == row.correct_answer,
-                row.correct_answer,
-                row.options[row.correct_answer],
-                row.explanation,
-            ),
-        )
-    )
+        turn.steps.append(_feedback(attempt.quiz_id, question, letter, row))
     if attempt.position > len(attempt.question_numbers):
         await _finish(session, turn, attempt, timed_out=False)
     else:

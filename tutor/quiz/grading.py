@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Module, Quiz, QuizQuestion, QuizResponse, UserProgress
+from db.models import Module, Quiz, QuizResponse, UserProgress
 from tutor.identity import utcnow
+from tutor.quiz.snapshot import AttemptQuestion
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Grade:
     questions: list[GradedQuestion]
 
 
-def grade(questions: list[QuizQuestion], answers: dict[str, str], passing_score: int | None) -> Grade:
+def grade(questions: list[AttemptQuestion], answers: dict[str, str], passing_score: int | None) -> Grade:
     """Every question of the quiz counts; an unanswered or skipped one is wrong."""
     graded = [
         GradedQuestion(

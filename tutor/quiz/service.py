@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
+from pydantic import Field
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Course, Quiz, QuizAttempt, QuizQuestion, QuizResponse
 from tutor.courses import can_manage, visible_course
+from tutor.edits import Edit
 from tutor.errors import ConflictError, NotFoundError, TutorError
 from tutor.identity import Principal
 from tutor.quiz.grading import Grade, grade, record_response
+from tutor.quiz.snapshot import AttemptQuestion, snapshot
 from tutor.quiz.validation import question_problems
 
 
@@ -88,24 +94,32 @@ async def submit_attempt(
             async with session.begin_nested():
                 session.add(
                     QuizAttempt(
-                        attempt_id=f"rest:{quiz.quiz_id}:{user.user_id}:{attempt_key}"[:100],
+                        attempt_id=rest_attempt_id(quiz.quiz_id, user.user_id, attempt_key),
                         session_id=f"rest:{uuid.uuid4().hex}",
                         user_id=user.user_id,
                         course_id=quiz.course_id,
                         quiz_id=quiz.quiz_id,
                         status="finished",
                         question_numbers=[q.question_number for q in qs],
+                        questions=snapshot(qs),
                         answers=answers,
                         position=len(qs) + 1,
                     )
                 )
         except IntegrityError:
             raise ConflictError("attempt_already_submitted", "this attempt was already submitted") from None
-    result = grade(qs, answers, quiz.passing_score)
+    result = grade([AttemptQuestion.of(q) for q in qs], answers, quiz.passing_score)
     response = await record_response(
         session, quiz=quiz, user_id=user.user_id, answers=answers, result=result, time_taken=time_taken or 0
     )
     return Submission(response, result)
+
+
+def rest_attempt_id(quiz_id: str, user_id: str, attempt_key: str) -> str:
+    """The attempt row's id for a REST submission's key: a digest of quiz, user and key together, so it fits the
+    column whatever their lengths (a widget visitor's id alone is ~80 characters) and no two of them meet."""
+    digest = hashlib.sha256(json.dumps([quiz_id, user_id, attempt_key]).encode()).hexdigest()
+    return f"rest:{digest}"
 
 
 async def responses(session: AsyncSession, user: Principal, quiz: Quiz, course: Course) -> list[QuizResponse]:
@@ -224,3 +238,40 @@ async def reorder_questions(session: AsyncSession, quiz: Quiz, order: list[int])
 
 async def delete_quiz(session: AsyncSession, quiz: Quiz) -> None:
     await session.execute(delete(Quiz).where(Quiz.id == quiz.id))
+
+
+class QuizEdit(Edit):
+    not_null: ClassVar[frozenset[str]] = frozenset({"title"})
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    description: str | None = None
+    passing_score: int | None = Field(None, ge=0, le=100)
+    time_limit: int | None = Field(None, ge=1)
+
+
+async def edit_quiz(session: AsyncSession, user: Principal, quiz_id: str, edit: QuizEdit) -> Quiz:
+    quiz, _ = await quiz_for(session, user, quiz_id, manage=True)
+    for name, value in edit.changes().items():
+        setattr(quiz, name, value)
+    await session.flush()
+    return quiz
+
+
+async def replace_question(
+    session: AsyncSession,
+    quiz: Quiz,
+    number: int,
+    *,
+    question_text: str,
+    options: dict[str, str],
+    correct_answer: str,
+    explanation: str | None,
+    difficulty: str | None,
+) -> QuizQuestion:
+    """Question `number` gets new text, options, key, explanation and difficulty; its number stays."""
+    question = await question_of(session, quiz, number)
+    check_question(question_text, options, correct_answer)
+    question.question_text, question.options, question.correct_answer = question_text, options, correct_answer
+    question.explanation, question.difficulty = explanation, difficulty
+    await session.flush()
+    return question

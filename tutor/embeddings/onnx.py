@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tutor.embeddings import hub_offline
+from tutor.embeddings.base import hub_offline
 
 Variant = Literal["int8", "float32"]
 EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: old files are then ignored

@@ -1,0 +1,142 @@
+"""Transcripts, analytics and embed settings in the console, over a course with students' chats and quiz results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.console.conftest import Browser, csrf_of
+from tests.quiz.rows import make_course
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+async def _chat(engine: AsyncEngine, course_id: int) -> None:
+    """Two students' sessions: a cited answer, a quiz turn, and questions the course could not answer."""
+    citation = {"number": 1, "file_id": "file_x", "filename": "cells.pdf", "page_start": 3, "topic_title": "Cell parts"}
+    rows = [
+        ("stu-a", "sess-a", "user", f"what is osmosis {XSS}", {}),
+        ("stu-a", "sess-a", "assistant", "Osmosis moves water [1].", {"citations": [citation], "grounded": True}),
+        ("stu-a", "sess-a", "user", "quiz me on week 1", {}),
+        (
+            "stu-a",
+            "sess-a",
+            "assistant",
+            "Quiz finished.",
+            {"mode": "quiz", "quiz_result": {"score": 25, "passed": False}},
+        ),
+        ("stu-b", "sess-b", "user", "what is a black hole", {}),
+        ("stu-b", "sess-b", "assistant", "I couldn't find this.", {"content_gap": True}),
+        ("stu-b", "sess-b2", "user", f"black holes? {XSS}", {}),
+        ("stu-b", "sess-b2", "assistant", "I couldn't find this.", {"content_gap": True}),
+    ]
+    async with engine.begin() as conn:
+        for user in ("stu-a", "stu-b"):
+            await conn.execute(text("INSERT INTO users (user_id) VALUES (:u) ON CONFLICT DO NOTHING"), {"u": user})
+        last_user_message = 0
+        for user, session_id, kind, message, meta in rows:
+            if kind == "assistant" and meta.get("content_gap"):
+                meta = {**meta, "reply_to": last_user_message}
+            new_id = await conn.scalar(
+                text(
+                    "INSERT INTO chat_history (user_id, course_id, session_id, message_type, message, metadata) "
+                    "VALUES (:u, :c, :s, :k, :m, CAST(:meta AS JSONB)) RETURNING id"
+                ),
+                {"u": user, "c": course_id, "s": session_id, "k": kind, "m": message, "meta": json.dumps(meta)},
+            )
+            if kind == "user":
+                last_user_message = int(new_id)
+
+
+async def test_transcripts_filter_open_a_session_with_citations_and_quiz_events_and_export_escaped(
+    browser_session: Browser, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    rows = await make_course(sessions, teacher="t-ins")
+    await _chat(engine, rows.course_id)
+    teacher = await browser_session("t-ins", "teacher")
+    base = f"/teach/courses/{rows.course_id}/transcripts"
+
+    listing = await teacher.get(base, params={"student": "", "from": "", "to": "", "q": ""})
+    assert listing.status_code == 200 and "sess-a" in listing.text and "sess-b2" in listing.text
+    assert XSS not in listing.text and "&lt;img src=x onerror=alert(1)&gt;" in listing.text
+    only_a = await teacher.get(base, params={"student": "stu-a"})
+    assert "sess-a" in only_a.text and "sess-b" not in only_a.text
+    by_text = await teacher.get(base, params={"q": "black hole"})
+    assert "sess-b" in by_text.text and "sess-a" not in by_text.text
+    future = await teacher.get(base, params={"from": "2999-01-01"})
+    assert "No session matches" in future.text
+    assert (await teacher.get(base, params={"from": "yesterday"})).status_code == 422
+
+    session_page = await teacher.get(f"{base}/sess-a")
+    assert session_page.status_code == 200 and XSS not in session_page.text
+    assert 'href="/teach/files/file_x#page=3"' in session_page.text and "cells.pdf, p. 3" in session_page.text
+    assert "Quiz finished: score 25%, not passed" in session_page.text
+    assert (await teacher.get(f"{base}/sess-nope")).status_code == 404
+
+    export = await teacher.get(f"{base}/export", params={"format": "csv", "student": "stu-a"})
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert "what is osmosis" in export.text and "black hole" not in export.text
+    lines = (await teacher.get(f"{base}/export", params={"format": "jsonl"})).text.splitlines()
+    assert len(lines) == 8 and json.loads(lines[0])["session_id"]
+
+
+async def test_analytics_show_progress_scores_missed_questions_grouped_gaps_and_stuck_students(
+    browser_session: Browser,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    app_client: httpx.AsyncClient,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    rows = await make_course(sessions, teacher="t-ana")
+    await _chat(engine, rows.course_id)
+    quiz = rows.quiz_ids[0]
+    wrong = {n: next(letter for letter in "ABCD" if letter != key) for n, key in rows.answers[0].items()}
+    for _ in range(2):  # stu-a fails week 1's quiz twice in a row
+        failed = await app_client.post(f"/api/quizzes/{quiz}/responses", json={"answers": wrong}, headers=auth("stu-a"))
+        assert failed.status_code == 201
+    passed = await app_client.post(
+        f"/api/quizzes/{quiz}/responses", json={"answers": rows.answers[0]}, headers=auth("stu-b")
+    )
+    assert passed.status_code == 201
+    teacher = await browser_session("t-ana", "teacher")
+    page = await teacher.get(f"/teach/courses/{rows.course_id}/analytics")
+    assert page.status_code == 200
+    html = page.text
+    assert "<svg" in html and 'role="img"' in html and "Average progress per week" in html
+    assert "stu-a</a>: failed “Week 1 quiz” 2 times in a row" in html
+    assert "stu-b" in html and "100%" in html  # stu-b passed week 1
+    assert f"#q-{quiz}-1" in html and "Scores in Week 1 quiz" in html
+    # The two black-hole questions are one gap, asked twice; the student's markup is shown as text.
+    assert "asked 2 time(s)" in html and XSS not in html
+
+
+async def test_the_embed_page_is_a_console_page_with_the_snippet_origins_and_a_new_key(
+    browser_session: Browser, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    rows = await make_course(sessions, teacher="t-emb")
+    teacher = await browser_session("t-emb", "teacher")
+    old = await teacher.get(f"/embed/{rows.course_id}")
+    assert old.status_code == 303 and old.headers["location"] == f"/teach/courses/{rows.course_id}/embed"
+    page = await teacher.get(old.headers["location"])
+    assert page.status_code == 200 and "/widget.js" in page.text and 'data-key="ek_' not in page.text  # escaped
+    token = csrf_of(page.text)
+    saved = await teacher.post(
+        f"/teach/courses/{rows.course_id}/embed/origins",
+        data={"csrf_token": token, "origins": "https://school.example/\n\nhttps://other.example"},
+    )
+    assert saved.status_code == 303
+    bad = await teacher.post(
+        f"/teach/courses/{rows.course_id}/embed/origins", data={"csrf_token": token, "origins": "javascript:alert(1)"}
+    )
+    assert bad.status_code == 422 and "is not an origin" in bad.text
+    async with engine.connect() as conn:
+        meta = await conn.scalar(text(f"SELECT metadata FROM courses WHERE course_id = {rows.course_id}"))
+    assert meta["allowed_origins"] == ["https://school.example", "https://other.example"]
+    await teacher.post(f"/teach/courses/{rows.course_id}/embed/rotate", data={"csrf_token": token})
+    async with engine.connect() as conn:
+        rotated = await conn.scalar(text(f"SELECT metadata FROM courses WHERE course_id = {rows.course_id}"))
+    assert rotated["embed_key"] != meta["embed_key"]

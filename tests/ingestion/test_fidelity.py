@@ -1,0 +1,110 @@
+"""Code, tables and formulas survive parsing: verbatim in topic content (Markdown) and whole inside chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.chunking import chunk_topic
+from ingestion.pdf import parse_pdf
+from ingestion.structure import build_structure
+from tests.ingestion.books import Block, Entry, book_pdf, textbook
+
+LOOP = (
+    "def traverse(items):",
+    "    for item in items:",
+    "        if item > 0:",
+    "            print(item)",
+    "",
+    "    return len(items)",
+)
+SHELL = ("$ python traverse.py", "3", "1", "4")
+INTRO = "Another way to write a traversal is with a for loop:"
+
+
+def _course_with_code() -> list[Entry]:
+    chapter = textbook((3,), preface_paragraphs=0, appendices=0)[1]
+    chapter.blocks[1:1] = [
+        Block(text=INTRO, code=LOOP),
+        Block(text="Running it prints the positive items:", code=SHELL),
+        Block(text="Call `traverse` with any list; `len` counts its items."),
+    ]
+    return [chapter]
+
+
+def _topics(entries: list[Entry]):  # type: ignore[no-untyped-def]
+    course = build_structure([parse_pdf(book_pdf(entries), "code.pdf")])
+    return [t for m in course.modules for t in m.topics]
+
+
+def test_a_monospaced_listing_is_fenced_code_with_its_lines_and_indentation_in_the_topic() -> None:
+    content = "\n\n".join(t.content for t in _topics(_course_with_code()))
+
+    listing = "```\n" + "\n".join(LOOP) + "\n```"
+    assert f"{INTRO}\n\n{listing}" in content
+    assert "```\n" + "\n".join(SHELL) + "\n```" in content
+
+
+def test_inline_code_stays_inline_in_its_sentence() -> None:
+    content = "\n\n".join(t.content for t in _topics(_course_with_code()))
+
+    assert "Call `traverse` with any list; `len` counts its items." in content
+
+
+def test_a_chunk_holds_a_short_listing_whole_with_the_sentence_that_introduces_it() -> None:
+    topics = _topics(_course_with_code())
+    chunks = [c for t in topics for c in chunk_topic(t, chunk_size=60, chunk_overlap=10)]
+
+    listing = "\n".join(LOOP)
+    holding = [c for c in chunks if "def traverse(items):" in c.text]
+    assert len(holding) == 1, [c.text for c in chunks]
+    assert listing in holding[0].text and INTRO in holding[0].text
+    assert all(c.text.count("```") % 2 == 0 for c in chunks)  # no chunk opens a fence it does not close
+
+
+def test_a_listing_longer_than_a_chunk_is_cut_between_lines_into_fenced_pieces() -> None:
+    long_listing = tuple(f"    total = total + values[{i}]  # step {i}" for i in range(60))
+    chapter = Entry("Chapter 1: Sums", [Block(text="The sum, written out in full:", code=long_listing)])
+    chunks = [c for t in _topics([chapter]) for c in chunk_topic(t, chunk_size=120, chunk_overlap=10)]
+
+    code_lines = [line for c in chunks for line in c.text.split("\n") if "total = total" in line]
+    assert code_lines == list(long_listing)  # every line once, in order, indentation kept
+    holding = [c for c in chunks if "total = total" in c.text]
+    assert len(holding) > 1 and all(c.text.count("```") == 2 for c in holding)
+
+
+def test_a_code_listing_set_smaller_than_the_body_is_not_dropped_as_small_print() -> None:
+    # The listing is 9 pt against an 11 pt body (under the 0.8 small-print cut for 8 pt would be 8.8 pt).
+    content = "\n\n".join(t.content for t in _topics(_course_with_code()))
+    assert "print(item)" in content
+
+
+def test_a_ruled_table_keeps_its_rows_as_a_markdown_table() -> None:
+    rows = (("Planet", "Moons", "Day (hours)"), ("Earth", "1", "24"), ("Mars", "2", "25"), ("Jupiter", "95", "10"))
+    chapter = Entry("Chapter 1: Planets", [Block(text="The planets compare as follows.", table=rows)])
+    content = "\n\n".join(t.content for t in _topics([chapter]))
+
+    assert "| Planet | Moons | Day (hours) |" in content
+    for row in rows[1:]:
+        assert "| " + " | ".join(row) + " |" in content
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.mark.skipif(not DEJAVU.exists(), reason="needs a Unicode TrueType font to write the formula")
+def test_a_formula_keeps_its_symbols() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("DejaVu", "", str(DEJAVU))
+    pdf.set_font("DejaVu", "", 11)
+    formula = "∑ᵢ aᵢ ≤ √(n · ∫₀¹ f(x) dx) for all α, β ∈ ℝ, and Δx → 0 implies x ≠ ∞"  # noqa: RUF001
+    pdf.multi_cell(0, 6, "The bound reads " + formula + ", which the proof below establishes.")
+    content = "\n\n".join(
+        t.content for t in build_structure([parse_pdf(bytes(pdf.output()), "f.pdf")]).modules[0].topics
+    )
+
+    assert formula in content

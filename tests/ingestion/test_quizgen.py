@@ -1,0 +1,116 @@
+"""Offline quizzes a teacher would keep: one blank over a key term, distractors of its kind, review marks."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ingestion.keyterms import STOPWORDS
+from ingestion.pdf import parse_pdf
+from ingestion.quizgen import (
+    BLANK,
+    GENERIC,
+    KeyTerm,
+    QuestionDraft,
+    Sentence,
+    distractors,
+    generate_module_quiz,
+    glossary,
+)
+from ingestion.structure import ModuleDraft, build_structure
+from tests.factories import course_pdf, ingest_course, sciq_chapters
+from tests.ingestion.books import Block as BookBlock
+from tests.ingestion.books import Entry, book_pdf
+from tutor.settings import Settings
+
+
+def _quizzes(pdf: bytes) -> tuple[list[ModuleDraft], list[QuestionDraft]]:
+    modules = build_structure([parse_pdf(pdf, "science.pdf")]).modules
+    terms, aliases = glossary(modules)
+    return modules, [q for m in modules for q in generate_module_quiz(m, terms, aliases, seed=m.week)]
+
+
+def _quoted(question: QuestionDraft) -> str:
+    match = re.match(r"“(.*)” \((.*), p\. (\d+)\)$", question.explanation)
+    assert match, question.explanation
+    return match.group(1)
+
+
+def test_every_question_has_one_blank_over_a_key_term_its_quoted_source_sentence_holds() -> None:
+    _, questions = _quizzes(course_pdf(sciq_chapters(4, 3, 3)))
+
+    assert len(questions) >= 12
+    for q in questions:
+        source = _quoted(q)
+        key = q.options[q.correct_answer]
+        if q.question_text.startswith("Fill in the blank: "):
+            assert q.question_text.count(BLANK) == 1
+            assert q.question_text.removeprefix("Fill in the blank: ").replace(BLANK, key) == source
+        else:
+            term = q.question_text.removeprefix("What is meant by ").removesuffix("?")
+            assert term.lower() in source.lower() and key.lower().rstrip(".") in source.lower()
+
+
+def test_options_are_four_distinct_terms_never_a_common_word_or_a_piece_of_another() -> None:
+    _, questions = _quizzes(course_pdf(sciq_chapters(4, 3, 3)))
+
+    for q in questions:
+        options = [o.lower() for o in q.options.values()]
+        assert len(set(options)) == 4, q.options
+        assert not [o for o in options if o in STOPWORDS or o in GENERIC], q.options
+        assert not [(a, b) for a in options for b in options if a != b and a in b], q.options
+
+
+def test_terms_the_text_defines_get_definition_questions_answered_by_their_definition() -> None:
+    definitions = [
+        "Photosynthesis is the process by which plants turn light energy into chemical energy.",
+        "Osmosis is the movement of water across a membrane from low to high solute concentration.",
+        "A catalyst is a substance that speeds up a reaction without being used up by it.",
+        "An isotope is an atom of an element with a different number of neutrons in its nucleus.",
+        "Erosion is the wearing away of rock and soil by wind, water and ice over long periods.",
+    ]
+    chapter = Entry("Chapter 1: Key ideas", [BookBlock(text=" ".join(definitions))])
+    _, questions = _quizzes(book_pdf([chapter]))
+
+    meant = {q.question_text: q.options[q.correct_answer] for q in questions if q.question_text.startswith("What is")}
+    assert meant, [q.question_text for q in questions]
+    for question, answer in meant.items():
+        term = question.removeprefix("What is meant by ").removesuffix("?")
+        sentence = next(d for d in definitions if d.startswith((term, f"A {term}", f"An {term}")))
+        assert answer.lower() in sentence.lower()
+
+
+def test_a_synonym_the_text_names_is_never_a_distractor() -> None:
+    s = Sentence("The cytoplasm, also called cytosol, fills the cell.", 1, "bio.pdf", "Cells", 1)
+    pool = [KeyTerm(t, "defined", s) for t in ("cytosol", "ribosome", "nucleus", "vacuole", "membrane", "cytoplasmic")]
+    aliases = {frozenset(("cytoplasm", "cytosol"))}
+
+    wrong, confident = distractors("cytoplasm", f"The {BLANK} fills the cell.", pool, aliases, random.Random(1))
+
+    assert len(wrong) == 3 and set(wrong) <= {"membrane", "nucleus", "ribosome", "vacuole"}
+    assert "cytosol" not in wrong and "cytoplasmic" not in wrong and confident
+
+
+async def test_low_confidence_questions_are_stored_marked_for_review_not_dropped(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
+) -> None:
+    pdf = course_pdf(sciq_chapters(3, 2, 2, offset=200))
+    _, questions = _quizzes(pdf)
+    flagged = sum(q.needs_review for q in questions)
+    assert 0 < flagged < len(questions)
+
+    course_id = await ingest_course(settings, sessions, [("science.pdf", pdf)], teacher="teacher-review")
+
+    async with db.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE q.needs_review) FROM quiz_questions q "
+                    f"JOIN quizzes z ON z.quiz_id = q.quiz_id WHERE z.course_id = {course_id}"
+                )
+            )
+        ).one()
+    assert tuple(stored) == (len(questions), flagged)
