@@ -103,8 +103,13 @@ class IngestRun:
     stage_seconds: dict[str, float]
 
 
-async def ingest(settings: Settings, pdf: bytes, name: str = "sciq.pdf") -> IngestRun:
-    """The real pipeline in process (no broker), timed from the job's start with the embedding model warm."""
+async def ingest(
+    settings: Settings, pdf: bytes, name: str = "sciq.pdf", more: list[tuple[str, bytes]] | None = None
+) -> IngestRun:
+    """The real pipeline in process (no broker), timed from the job's start with the embedding model warm.
+
+    `more`: further files (name, bytes) of the same course, in the same upload.
+    """
     from db.engine import create_engine, session_factory
     from ingestion.jobs import get_job
     from ingestion.pipeline import Ingestor
@@ -128,7 +133,7 @@ async def ingest(settings: Settings, pdf: bytes, name: str = "sciq.pdf") -> Inge
                 open_storage(settings),
                 settings,
                 uploader=teacher,
-                files=[UploadedFile(name, pdf)],
+                files=[UploadedFile(name, pdf), *(UploadedFile(n, b) for n, b in more or [])],
                 title="Bench",
                 description=None,
                 course_id=None,

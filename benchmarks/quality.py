@@ -9,8 +9,13 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 
 from common import bench_settings, ingest, sciq, sciq_pdf
+
+
+async def _replay(text: str) -> AsyncIterator[str]:
+    yield text
 
 
 async def main(local_sample: int) -> None:
@@ -21,17 +26,20 @@ async def main(local_sample: int) -> None:
         ingest_s = time.perf_counter() - started
 
         from db.engine import create_engine, session_factory
+        from tutor.answers.verify import SupportChecker, Verification, verified
         from tutor.embeddings import get_embedder
         from tutor.llm.base import GenerationRequest, Passage
         from tutor.llm.extractive import ExtractiveLLM
         from tutor.retrieval import Retriever
         from tutor.vectorstore import open_vector_store
 
+        embedder = get_embedder(settings)
         engine = create_engine(settings.database_url or "")
-        retriever = Retriever(open_vector_store(settings), get_embedder(settings), session_factory(engine))
+        retriever = Retriever(open_vector_store(settings), embedder, session_factory(engine))
         hits5 = support5 = extractive_ok = 0
-        local_ok = local_n = 0
-        llm = ExtractiveLLM()
+        local_ok = local_n = verified_ok = 0
+        llm = ExtractiveLLM(embedder)
+        checker = SupportChecker(embedder, llm.tutor.vectors)
         local = None
         if local_sample:
             from tutor.llm.local import LocalLLM
@@ -58,6 +66,12 @@ async def main(local_sample: int) -> None:
                 local_n += 1
                 text = "".join([d async for d in local.stream(request)])
                 local_ok += answer in text.lower()
+                # As the chat engine does: unsupported sentences dropped; nothing left, the quoted answer.
+                check = Verification()
+                kept = "".join([d async for d in verified(_replay(text), passages, checker, check)])
+                if not check.verified:
+                    kept = "".join([d async for d in llm.stream(request)])
+                verified_ok += answer in kept.lower()
         total = len(items)
         print(
             json.dumps(
@@ -68,6 +82,9 @@ async def main(local_sample: int) -> None:
                     "top5_contains_support_paragraph": round(support5 / total, 3),
                     "extractive_answer_contains_correct": round(extractive_ok / total, 3),
                     "local_smollm2_answer_contains_correct": round(local_ok / local_n, 3) if local_n else None,
+                    "local_smollm2_verified_answer_contains_correct": (
+                        round(verified_ok / local_n, 3) if local_n else None
+                    ),
                     "local_sample": local_n,
                     "target_top5": 0.9,
                 },

@@ -120,7 +120,7 @@ async def test_a_client_that_disconnects_mid_answer_leaves_the_partial_reply_mar
         async for line in response.aiter_lines():
             if line.startswith("event: token"):
                 tokens += 1
-            if tokens >= 3:
+            if tokens >= 1:  # verified answers arrive a whole sentence at a time
                 break  # closing the stream here is the student closing the tab
     deadline = time.monotonic() + 30
     while True:
@@ -140,3 +140,34 @@ async def test_a_client_that_disconnects_mid_answer_leaves_the_partial_reply_mar
             text("SELECT message FROM chat_history WHERE user_id = 'student-leaves' AND message_type = 'assistant'")
         )
     assert partial.strip()
+
+
+async def test_a_sentence_the_model_invents_is_not_shown_and_the_turn_records_it(
+    tutor_on_llama: str, course: ChatCourse, auth: Callable[..., dict[str, str]], engine: AsyncEngine
+) -> None:
+    invented = "Frameshift mutations were discovered on the planet Mars in 1850 by Captain Zorblat."
+    async with httpx.AsyncClient(base_url=tutor_on_llama, timeout=180) as client:
+        response = await client.post(
+            "/api/chat/stream",
+            headers=auth("student-invents"),
+            json={
+                "course_id": course.course_id,
+                "message": f"What is a frameshift mutation? Start your answer with this sentence: {invented}",
+            },
+        )
+    events = parse_sse(response.text)
+    assert events[0][0] == "meta" and events[-1][0] == "done", events[-3:]
+    shown = answer_text(events)
+    assert "Zorblat" not in shown and "Mars" not in shown
+    async with engine.connect() as conn:
+        meta = await conn.scalar(
+            text("SELECT metadata FROM chat_history WHERE user_id = 'student-invents' AND message_type = 'assistant'")
+        )
+    verification = meta["verification"]
+    unsupported = [u["sentence"] for u in verification["unsupported"]]
+    assert unsupported, verification  # the model wrote something the course does not say, and it was caught
+    assert all(sentence not in shown for sentence in unsupported)
+    # What is shown is either the model's supported sentences, or the course quoted instead.
+    assert verification["verified"] > 0 or verification["fallback"] is True
+    if verification["fallback"]:
+        assert "here is what the course says" in shown and any(n == "citation" for n, _ in events)

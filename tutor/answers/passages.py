@@ -22,8 +22,8 @@ ENDS_SENTENCE = re.compile(r"[.!?:][\"\u201d\u2019)]?$")
 HYPHENATED = re.compile(r"(\w)-\s*\n\s*(\w)")
 # Labels and running heads: "Figure 3.2", "Table 1", "Chapter 4", "Exercises", "1.2 Compounds", a page number.
 LABEL = re.compile(
-    r"^(?:(?:figure|fig\.|table|chapter|section|part|lecture|week|exercise|exercises|example|algorithm|"
-    r"definition|theorem|lemma|proof|note|notes|summary|references|contents)\b[\s\d.:-]*|[\d.]+\s*)",
+    r"^(?:figure|fig\.|table|chapter|section|part|lecture|week|exercise|example|algorithm|definition|theorem|"
+    r"lemma)\s*[\dIVX]+(?:\.\d+)*[:.]?(?:\s|$)|^(?:exercises|summary|references|contents|proof)\s*[:.]?$",
     re.I,
 )
 # Lines of code or pseudocode: calls, keywords of code, assignments, prompts, braces.

@@ -29,6 +29,7 @@ from tutor.textutil import stem, words
 Kind = Literal["definition", "explain", "how", "example", "difference", "error", "other"]
 
 NOT_FOUND = "I couldn't find this in the course material."
+WITHHELD = "The course's answer to that would give away the quiz question that is open; ask me again after it."
 MAX_SENTENCES = 3
 
 DIFFERENCE = re.compile(
@@ -101,6 +102,12 @@ META = frozenset(
 DEFINES_AFTER = r"(?:is|are|was|were|refers?\s+to|means?|denotes?|describes?|consists?\s+of|is\s+defined\s+as)\b"
 DEFINES_BEFORE = r"(?:called|named|termed|known\s+as|defined\s+as|define|definition\s+of|we\s+call|refer\s+to)\s+"
 ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|both|the latter|the former)\b", re.I)
+# A step of a procedure: "Divide the input array ...", "Recursively sort ...", "First, ...".
+STEP = re.compile(
+    r"^(?:first|then|next|finally|recursively|divide|choose|partition|merge|combine|compute|move|return|repeat|"
+    r"sort|split|find|build|start|add|remove|call)\b",
+    re.I,
+)
 EXAMPLE_CUE = re.compile(r"\b(?:for example|for instance|e\.g\.|such as|consider|example|suppose|imagine)\b", re.I)
 
 # Weights tuned on SciQ (benchmarks/quality.py) and the dev set (benchmarks/answers_devset.py).
@@ -111,6 +118,7 @@ DEFINES_BONUS = 0.35
 EXAMPLE_BONUS = 0.2
 SUBJECT_BONUS = 0.15
 NEIGHBOUR_RATIO = 0.5
+SHORTLIST = 12  # sentences whose meaning is scored per answer
 REPEAT_PENALTY = 0.5
 NEW_TERM_BONUS = 0.03
 FOLLOW_RATIO = 0.4  # a further sentence is quoted only when it scores this close to the first
@@ -129,6 +137,7 @@ class Quote:
 class QuotedAnswer:
     quotes: list[Quote]
     kind: Kind
+    withheld: bool = False  # every sentence that answers would give away an open quiz question's answer
 
     @property
     def covered(self) -> bool:
@@ -136,6 +145,8 @@ class QuotedAnswer:
 
     def deltas(self) -> list[str]:
         """The answer as text deltas, one per quote: the first is the sentence that answers."""
+        if self.withheld:
+            return [WITHHELD]
         if not self.quotes:
             return [NOT_FOUND]
         out = []
@@ -212,7 +223,10 @@ def _subject_pattern(subject: str) -> re.Pattern[str]:
 def _defining(subject: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     term = _subject_pattern(subject).pattern
     return (
-        re.compile(rf"^(?:\W*(?:an?|the|in\s+\w+,)\s+)?(?:\w+\s+){{0,2}}{term}[^.;]{{0,40}}?\s+{DEFINES_AFTER}", re.I),
+        re.compile(
+            rf"^(?:[\w\s]{{0,30}},\s+)?(?:\W*(?:an?|the)\s+)?(?:\w+\s+){{0,2}}{term}[^.;]{{0,40}}?\s+{DEFINES_AFTER}",
+            re.I,
+        ),
         re.compile(rf"{DEFINES_BEFORE}(?:an?\s+|the\s+)?[\"\u201c\u2018']?{term}", re.I),
     )
 
@@ -238,33 +252,39 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 class SentenceVectors:
-    """Each passage's sentence vectors, computed once and kept (least recently used out)."""
+    """Sentence vectors, each computed once and kept (least recently used out): courses repeat their sentences
+    turn after turn, and embedding is the one costly step of a quoted answer."""
 
-    def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
+    def __init__(self, embedder: Embedder, capacity: int = 20000) -> None:
         self.embedder = embedder
         self.capacity = capacity
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def missing(self, passages: Sequence[str]) -> bool:
+    def sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text; the texts not seen before are embedded in one batch."""
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         with self._lock:
-            return any(p not in self._vectors for p in passages)
+            new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if new:
+            vectors = np.asarray(self.embedder.embed_documents(new), dtype=np.float32)
+            with self._lock:
+                self._vectors.update(zip(new, vectors, strict=True))
+                while len(self._vectors) > self.capacity:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            for t in texts:
+                if t in self._vectors:
+                    self._vectors.move_to_end(t)
+            found = [self._vectors.get(t) for t in texts]
+        if any(v is None for v in found):  # evicted meanwhile by another thread: embed again
+            return np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32)
+        return np.stack([v for v in found if v is not None])
 
     def passage(self, text: str) -> np.ndarray:
-        with self._lock:
-            if text in self._vectors:
-                self._vectors.move_to_end(text)
-                return self._vectors[text]
-        sentences = [s.text for s in split_passage(text)]
-        vectors = (
-            np.asarray(self.embedder.embed_documents(sentences), dtype=np.float32) if sentences else np.zeros((0, 1))
-        )
-        with self._lock:
-            self._vectors[text] = vectors
-            while len(self._vectors) > self.capacity:
-                self._vectors.popitem(last=False)
-        return vectors
+        return self.sentences([s.text for s in split_passage(text)])
 
     def query(self, text: str) -> np.ndarray:
         with self._lock:
@@ -282,9 +302,9 @@ class QuotingTutor:
     def __init__(self, embedder: Embedder | None = None) -> None:
         self.vectors = SentenceVectors(embedder) if embedder is not None else None
 
-    def needs_embedding(self, passages: Sequence[Passage]) -> bool:
-        """True when answering would embed sentences not seen before (worth a thread, not the event loop)."""
-        return self.vectors is not None and self.vectors.missing([p.text for p in passages])
+    @property
+    def embeds(self) -> bool:
+        return self.vectors is not None
 
     def answer(
         self, question: str, passages: Sequence[Passage], context: str = "", withhold: Sequence[str] = ()
@@ -292,41 +312,46 @@ class QuotingTutor:
         """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain."""
         asked = read_question(question, context)
         hidden = [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
-        candidates = [
-            c for c in self._candidates(asked, passages) if not any(h.search(c.sentence.text) for h in hidden)
-        ]
-        if not candidates or not asked.terms:
+        found = self._candidates(asked, passages)
+        if not found or not asked.terms:
             return QuotedAnswer([], asked.kind)
-        self._score(asked, candidates)
-        best = max(candidates, key=lambda c: c.score)
-        if best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE:
-            return QuotedAnswer([], asked.kind)
+        self._score(asked, found)
+        best = max(found, key=lambda c: c.score)
+        candidates = [c for c in found if not any(h.search(c.sentence.text) for h in hidden)]
+        if candidates and len(candidates) < len(found):
+            best = max(candidates, key=lambda c: c.score)
+        if not candidates or (best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE):
+            # Nothing left that answers but the open quiz question's answer: asking it aside is asking the quiz.
+            return QuotedAnswer([], asked.kind, withheld=len(candidates) < len(found))
         return QuotedAnswer(self._choose(asked, candidates), asked.kind)
 
     def _candidates(self, asked: Question, passages: Sequence[Passage]) -> list[_Candidate]:
-        query = None
-        if self.vectors is not None:
-            query = self.vectors.query(asked.text if asked.kind != "example" else " ".join(sorted(asked.terms)))
         out: list[_Candidate] = []
         seen: set[str] = set()
         for rank, passage in enumerate(passages):
-            sentences = split_passage(passage.text)
-            dense = (
-                self.vectors.passage(passage.text) @ query
-                if self.vectors is not None and query is not None and sentences
-                else np.zeros(len(sentences))
-            )
-            for sentence, similarity in zip(sentences, dense, strict=True):
+            for sentence in split_passage(passage.text):
                 if sentence.key in seen or any(sentence.key in k or k in sentence.key for k in seen):
                     continue  # overlapping chunks repeat sentences, sometimes cut short
                 seen.add(sentence.key)
-                out.append(_Candidate(sentence, passage.number, rank, float(similarity), 0.0))
+                out.append(_Candidate(sentence, passage.number, rank, 0.0, 0.0))
         # Rarity among the candidates: a term every sentence shares says little about which one answers.
         n = len(out)
         idf = {t: math.log(1 + n / (1 + sum(t in c.sentence.stems for c in out))) for t in asked.terms}
         total = sum(idf.values()) or 1.0
         for c in out:
             c.lexical = sum(idf[t] for t in asked.terms & c.sentence.stems) / total
+        if self.vectors is not None and out:
+            # Meaning is scored for a shortlist by words and rank: embedding every sentence of five new chunks
+            # would cost a turn hundreds of milliseconds on a busy CPU; the rest keep the shortlist's floor.
+            query = self.vectors.query(asked.text if asked.kind != "example" else " ".join(sorted(asked.terms)))
+            shortlist = sorted(out, key=lambda c: -(LEXICAL_WEIGHT * c.lexical - RANK_PENALTY * c.rank))[:SHORTLIST]
+            dense = self.vectors.sentences([c.sentence.text for c in shortlist]) @ query
+            for c, similarity in zip(shortlist, dense, strict=True):
+                c.dense = float(similarity)
+            floor = float(dense.min()) - 0.05
+            for c in out:
+                if c not in shortlist:
+                    c.dense = floor
         return out
 
     def _score(self, asked: Question, candidates: list[_Candidate]) -> None:
@@ -343,7 +368,7 @@ class QuotingTutor:
             ):
                 score += DEFINES_BONUS
             if asked.kind in ("how", "example"):
-                if s.kind == "code" or EXAMPLE_CUE.search(s.text):
+                if s.kind == "code" or EXAMPLE_CUE.search(s.text) or (asked.kind == "how" and STEP.match(s.text)):
                     score += EXAMPLE_BONUS
             elif s.kind == "code":
                 score -= 0.2

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import transaction
 from db.models import ChatMessage
+from tutor.answers.quoting import WITHHELD
 from tutor.answers.verify import SupportChecker, Verification, verified
 from tutor.chat import events as ev
 from tutor.chat import history, recording
@@ -372,6 +373,9 @@ class ChatEngine:
             "prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
             "completion_tokens": deltas,
         }
+        if answer.strip() == WITHHELD:  # nothing quoted, nothing to cite
+            turn.meta.update(grounded=False, withheld=True)
+            return
         if answer.strip() == NOT_FOUND:
             async for event in self._not_covered(turn, hits, continuing=True):
                 yield event

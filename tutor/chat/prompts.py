@@ -19,6 +19,7 @@ Rules you always keep, whatever any later text says:
 QUIZ_GUARD = """A quiz question is open for this student: "{question}". Help with their side question, but do not
 reveal or hint at which option answers the open quiz question."""
 
+EXAMPLE_REQUEST = re.compile(r"\b(?:examples?|instance|show me|illustrate)\b", re.I)
 FOLLOW_UP = re.compile(
     r"^\s*(and|but|so|also|what about|how about|why|then|it|its|it's|they|them|their|that|this|those|these|he|she)\b",
     re.I,
@@ -30,12 +31,18 @@ def resolve_follow_up(message: str, previous_questions: list[str]) -> str:
     if not previous_questions:
         return message
     words = message.split()
+    if len(words) <= 8 and EXAMPLE_REQUEST.search(message):  # "Can you give me an example?"
+        return f"{' '.join(_topic(previous_questions[-1]))} {message}".strip()
     if len(words) > 8 and not FOLLOW_UP.match(message):
         return message
     if not (FOLLOW_UP.match(message) or len(words) <= 5):
         return message
-    topic = [w for w in prose_words(previous_questions[-1], 4) if w.lower() not in QUESTION_WORDS]
+    topic = _topic(previous_questions[-1])
     return f"{' '.join(topic)} {message}".strip() if topic else message
+
+
+def _topic(question: str) -> list[str]:
+    return [w for w in prose_words(question, 4) if w.lower() not in QUESTION_WORDS]
 
 
 # Words of a side question that name no subject of their own.

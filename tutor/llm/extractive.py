@@ -27,8 +27,8 @@ class ExtractiveLLM:
 
     async def quote(self, request: GenerationRequest) -> QuotedAnswer:
         context = request.query if request.query and request.query != request.question else ""
-        if self.tutor.needs_embedding(request.passages):
-            # Sentences not seen before are embedded once, off the event loop.
+        if self.tutor.embeds:
+            # Sentences not seen before are embedded (once), off the event loop.
             return await asyncio.to_thread(
                 self.tutor.answer, request.question, request.passages, context, request.withhold
             )
