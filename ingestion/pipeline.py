@@ -33,6 +33,7 @@ from ingestion.course_writer import (
     write_course,
 )
 from ingestion.errors import IngestionError
+from ingestion.liveness import default_worker_name, heartbeat
 from ingestion.pdf import ParsedDocument
 from ingestion.quizgen import QuestionDraft, generate_module_quiz, glossary
 from ingestion.quizgen_llm import generate_with_llm
@@ -78,13 +79,16 @@ class Ingestor:
     llm: LLM | None = None
     timings: Timings = field(default_factory=Timings)
     resumed_chunks: int = 0  # stored by an earlier run of the job that died, so not embedded again
+    worker: str = field(default_factory=default_worker_name)  # named on the job row by its heartbeats
 
     async def run(self, job_id: str, task_id: str | None = None) -> None:
         async with jobs.exclusive_run(self.sessions, job_id) as alone:
             if not alone:  # a redelivery while the job runs: two runs would store chunks under different ids
                 log.info("job %s is running in another worker; this delivery leaves it to that run", job_id)
                 return
-            await self._run(job_id, task_id)
+            # Every run beats, in a worker or not: a run without heartbeats would be taken for stalled and sent again.
+            async with heartbeat(self.sessions, job_id, self.worker, self.settings.job_heartbeat_s):
+                await self._run(job_id, task_id)
 
     async def _run(self, job_id: str, task_id: str | None) -> None:
         job = await jobs.start(self.sessions, job_id, task_id)

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from db.engine import create_engine, session_factory
-from ingestion.liveness import default_worker_name, heartbeat
+from ingestion.liveness import default_worker_name
 from ingestion.pipeline import Ingestor
 from ingestion.storage import open_storage
 from tutor.settings import Settings, get_settings
@@ -65,10 +65,9 @@ def ingest(self: Task, job_id: str) -> None:
                 store=res["store"],
                 embedder=res["embedder"],
                 llm=res["llm"],
+                worker=self.request.hostname or default_worker_name(),
             )
-            worker = self.request.hostname or default_worker_name()
-            async with heartbeat(ingestor.sessions, job_id, worker, res["settings"].job_heartbeat_s):
-                await ingestor.run(job_id, self.request.id)
+            await ingestor.run(job_id, self.request.id)
         finally:
             await engine.dispose()
 

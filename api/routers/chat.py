@@ -147,7 +147,7 @@ async def my_session(
 async def my_message(
     message_id: PathId, user: Principal = Depends(widget_or_user), session: AsyncSession = Depends(get_session)
 ) -> MessageStateOut:
-    m = await history.own_message(session, message_id, user.user_id)
+    m = await history.own_message(session, message_id, user.user_id, user.course_scope)
     return MessageStateOut(
         id=m.id,
         session_id=m.session_id,

@@ -63,13 +63,22 @@ async def world(
         await conn.execute(
             text("INSERT INTO job_queue (job_id, job_type, created_by) VALUES ('job-T', 'pdf_processing', 'teacher-T')")
         )
-        await conn.execute(
+        message_id = await conn.scalar(
             text(
                 f"INSERT INTO chat_history (user_id, course_id, session_id, message_type, message) VALUES "
-                f"('student-A', {rows.course_id}, 'sess-A', 'user', 'my private question')"
+                f"('student-A', {rows.course_id}, 'sess-A', 'assistant', 'my private answer') RETURNING id"
             )
         )
-    return World(rows.course_id, rows.module_ids[0], int(topic_id), rows.quiz_ids[0], "file-T", "job-T", "sess-A")
+    return World(
+        rows.course_id,
+        rows.module_ids[0],
+        int(topic_id),
+        rows.quiz_ids[0],
+        "file-T",
+        "job-T",
+        "sess-A",
+        int(message_id),
+    )
 
 
 DENY = "deny"  # 403 or 404
@@ -219,6 +228,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
         (ALLOW, not_containing("{w.session_id}")),
     ),
     ("GET", "/api/chat/sessions/{session_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("GET", "/api/chat/messages/{message_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("POST", "/v1/chat/completions"): (
         lambda w: {
             "json": {
@@ -244,6 +254,7 @@ def _path(template: str, w: World) -> str:
         number=1,
         user_id="student-A",
         session_id=w.session_id,
+        message_id=w.message_id,
     )
 
 

@@ -132,10 +132,12 @@ def reply_status(metadata: dict[str, Any] | None) -> ReplyStatus:
     return str(status)
 
 
-async def own_message(session: AsyncSession, message_id: int, user_id: str) -> MessageState:
-    """404 for a message that is someone else's: ids cannot be probed."""
+async def own_message(
+    session: AsyncSession, message_id: int, user_id: str, course_id: int | None = None
+) -> MessageState:
+    """404 for a message that is someone else's (or another course's): ids cannot be probed."""
     row = await session.get(ChatMessage, message_id, populate_existing=True)
-    if row is None or row.user_id != user_id:
+    if row is None or row.user_id != user_id or (course_id is not None and row.course_id != course_id):
         raise NotFoundError("message_not_found", f"no chat message {message_id}")
     return MessageState(
         row.id,
