@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model_path: Path | None = Field(default=None, description="GGUF file for the local provider")
     llm_timeout_s: float = 120.0
+    llm_verify: bool = Field(
+        default=True,
+        description="check each sentence a generative model writes against the passages it cites before showing it",
+    )
 
     quiz_generator: Literal["auto", "llm", "offline"] = Field(
         default="auto",

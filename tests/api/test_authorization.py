@@ -40,6 +40,7 @@ class World:
     file_id: str
     job_id: str
     session_id: str
+    message_id: int
 
 
 @pytest.fixture

@@ -95,6 +95,9 @@ def test_a_reply_cut_off_by_a_killed_api_is_closed_as_interrupted_with_its_parti
         "TUTOR_LLM_MODEL": "smollm2",
         "TUTOR_CHAT_WRITE_INTERVAL_S": "0.2",
         "TUTOR_CHAT_STALE_AFTER_S": "2",
+        # Verified sentences are held back until checked (and SmolLM2's are mostly refused, so nothing would stream
+        # until the quoted fallback at the end): this test is about a reply cut off while it streams.
+        "TUTOR_LLM_VERIFY": "false",
     }
     student = auth("student-cut-off")
     api = Api(env, port, tmp_path / "api.log")
@@ -130,7 +133,9 @@ def test_a_reply_cut_off_by_a_killed_api_is_closed_as_interrupted_with_its_parti
         if api.proc.poll() is None:
             api.stop()
     assert seen_streaming["status"] == "streaming" and seen_streaming["message"]
-    assert "".join(received).startswith(seen_streaming["message"])
+    # The saved text and what the student received agree; either may be a token ahead of the other.
+    shown, saved = "".join(received), seen_streaming["message"]
+    assert shown.startswith(saved) or saved.startswith(shown)
 
     restarted = time.monotonic()
     again = Api(env, port, tmp_path / "api.log")
@@ -144,7 +149,9 @@ def test_a_reply_cut_off_by_a_killed_api_is_closed_as_interrupted_with_its_parti
         )
         print(f"\norphaned reply closed {time.monotonic() - restarted:.1f} s after the restart")
         partial = closed["message"]
-        assert partial and "".join(received).startswith(partial)
+        # What was saved last, which may run a token or two ahead of what reached the student before the crash.
+        received_text = "".join(received)
+        assert partial and (received_text.startswith(partial) or partial.startswith(received_text))
         assert len(partial) >= len(seen_streaming["message"])
         assert closed["metadata"]["incomplete"] is True
 

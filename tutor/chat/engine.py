@@ -355,7 +355,7 @@ class ChatEngine:
             withhold=(guard.withheld,) if guard and guard.withheld else (),
         )
         deltas = 0
-        check = Verification() if self.llm.capabilities.needs_verification else None
+        check = Verification() if self.llm.capabilities.needs_verification and self.settings.llm_verify else None
         source = self.llm.stream(request)
         if check is not None:
             source = verified(source, passages, self.checker, check)
