@@ -18,6 +18,7 @@ from api.routers import (
     files,
     health,
     jobs,
+    lti,
     openai_compat,
     quizzes,
     review,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openai_compat.router,
         widget.router,
         assets.router,
+        lti.router,
     )
     for router in routers:
         app.include_router(router)

@@ -11,6 +11,8 @@ from tutor.settings import Settings
 app = typer.Typer(help="AI Tutor: courses from PDFs, a grounded streaming tutor chat.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations (the configured database, or the embedded one).")
 app.add_typer(db_app, name="db")
+lti_app = typer.Typer(help="LTI 1.3: the LMSs (platforms) this tutor trusts.", no_args_is_help=True)
+app.add_typer(lti_app, name="lti")
 
 
 def _settings() -> Settings:
@@ -239,6 +241,60 @@ def db_current() -> None:
 
     with database_url(_settings()) as url:
         typer.echo(migrate.current(url) or "base")
+
+
+@lti_app.command("add-platform")
+def lti_add_platform(
+    issuer: str = typer.Option(..., help="The LMS's issuer, e.g. https://canvas.instructure.com"),
+    client_id: str = typer.Option(..., help="The client id the LMS gave this tool"),
+    deployment_id: list[str] = typer.Option(..., help="A deployment id of the tool in the LMS (repeatable)"),
+    jwks_url: str = typer.Option(..., help="The LMS's public keyset URL"),
+    auth_login_url: str = typer.Option(..., help="The LMS's OIDC authorization endpoint"),
+    token_url: str = typer.Option(..., help="The LMS's OAuth2 access token URL"),
+    name: str | None = typer.Option(None, help="A name to recognise it by"),
+    base_url: str = typer.Option("https://TUTOR_HOST", help="This tutor's public URL, to print the tool's URLs"),
+) -> None:
+    """Register an LMS; prints the URLs to enter in the LMS."""
+    from api import lti_command
+    from api.supervisor import database_url
+    from tutor.errors import TutorError
+    from tutor.lti.platforms import PlatformInput
+
+    data = PlatformInput(issuer, client_id, jwks_url, auth_login_url, token_url, list(deployment_id), name)
+    with database_url(_settings()) as url:
+        try:
+            typer.echo(lti_command.add(url, data))
+        except TutorError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo("\n".join(lti_command.tool_urls(base_url)))
+
+
+@lti_app.command("list")
+def lti_list() -> None:
+    """The registered LMSs: id, issuer, client id, deployment ids, name."""
+    from api import lti_command
+    from api.supervisor import database_url
+
+    with database_url(_settings()) as url:
+        lines = lti_command.listing(url)
+    typer.echo("\n".join(lines) if lines else "no LMS registered (tutor lti add-platform ...)")
+
+
+@lti_app.command("remove")
+def lti_remove(platform_id: int = typer.Argument(..., help="The id `tutor lti list` shows")) -> None:
+    """Unregister an LMS: its launches stop working at once; its users and their work stay."""
+    from api import lti_command
+    from api.supervisor import database_url
+    from tutor.errors import TutorError
+
+    with database_url(_settings()) as url:
+        try:
+            lti_command.remove(url, platform_id)
+        except TutorError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"platform {platform_id} removed")
 
 
 def main() -> None:

@@ -441,3 +441,81 @@ class TopicMastery(Base):
     answers: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     correct: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class LtiPlatform(Base):
+    """Not in the seed (0011): an LMS registered by an admin (LTI 1.3: its issuer, our client id there, its URLs)."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platform"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    deployment_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    jwks_url: Mapped[str] = mapped_column(Text, nullable=False)
+    auth_login_url: Mapped[str] = mapped_column(Text, nullable=False)
+    token_url: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class LtiToolKey(Base):
+    """Not in the seed (0011): the tool's RSA signing key, generated once (the newest one signs)."""
+
+    __tablename__ = "lti_tool_keys"
+    __table_args__ = (UniqueConstraint("kid", name="uq_lti_tool_key_kid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), nullable=False)
+    private_key_pem: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class LtiContext(Base):
+    """Not in the seed (0011): an LMS course (context) and the tutor course its links open."""
+
+    __tablename__ = "lti_contexts"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "context_id", name="uq_lti_context"),
+        Index("idx_lti_contexts_course", "course_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", name="fk_lti_context_platform", ondelete="CASCADE"), nullable=False
+    )
+    context_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    title: Mapped[str | None] = mapped_column(String(500))
+    course_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_lti_context_course", ondelete="SET NULL")
+    )
+    memberships_url: Mapped[str | None] = mapped_column(Text)
+    lineitems_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class LtiLaunch(Base):
+    """Not in the seed (0011): a user's latest launch into a course: their LMS role and where scores go back."""
+
+    __tablename__ = "lti_launches"
+    __table_args__ = (UniqueConstraint("user_id", "course_id", name="uq_lti_launch_user_course"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_lti_launch_user", ondelete="CASCADE"), nullable=False
+    )
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_lti_launch_course", ondelete="CASCADE"), nullable=False
+    )
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", name="fk_lti_launch_platform", ondelete="CASCADE"), nullable=False
+    )
+    context_id: Mapped[str | None] = mapped_column(String(255))
+    resource_link_id: Mapped[str | None] = mapped_column(String(255))
+    quiz_id: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(50), nullable=False)
+    lineitem_url: Mapped[str | None] = mapped_column(Text)
+    lineitems_url: Mapped[str | None] = mapped_column(Text)
+    ags_scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
