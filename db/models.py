@@ -443,6 +443,27 @@ class TopicMastery(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
 
 
+class OutboxMessage(Base):
+    """Not in the seed (0010): a message to another system, committed with the event it reports, delivered later."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("kind", "dedup_key", name="uq_outbox_kind_key"),
+        Index("idx_outbox_due", "next_attempt_at", postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50), nullable=False)
+    dedup_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    failed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class LtiPlatform(Base):
     """Not in the seed (0011): an LMS registered by an admin (LTI 1.3: its issuer, our client id there, its URLs)."""
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from ingestion.celery_app import create_celery
+from tutor.outbox import DeliveryLoop
+from tutor.settings import get_settings
 
 app = create_celery()
 
@@ -26,3 +28,22 @@ def _warm_solo(sender: Any = None, **_: Any) -> None:
         from ingestion.tasks import warm_up
 
         warm_up()
+
+
+# The outbox (xAPI statements, LMS scores) is delivered by a thread of the worker's main process, not by Celery
+# tasks: a message is sent as soon as its transaction commits (PostgreSQL NOTIFY, which never fires for a
+# transaction that rolled back) and retried by a sweep, without waiting behind an ingestion job in the solo pool.
+_delivery: list[DeliveryLoop] = []
+
+
+@worker_ready.connect
+def _start_delivery(**_: Any) -> None:
+    loop = DeliveryLoop(get_settings())
+    loop.start()
+    _delivery.append(loop)
+
+
+@worker_shutdown.connect
+def _stop_delivery(**_: Any) -> None:
+    while _delivery:
+        _delivery.pop().stop()

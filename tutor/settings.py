@@ -142,6 +142,30 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores (MinIO, R2, ...)")
     s3_prefix: str = "tutor/"
 
+    public_url: str | None = Field(
+        default=None,
+        description="the tutor's address as browsers and other systems reach it (https://tutor.school.edu); "
+        "default http://HOST:PORT. Names the tutor's activities and accounts in xAPI statements",
+    )
+
+    # The outbox: messages to other systems (xAPI statements, LMS scores), delivered by workers with retries.
+    outbox_sweep_s: float = Field(default=5.0, description="how often a worker looks for messages due")
+    outbox_retry_s: float = Field(default=5.0, description="delay before a failed delivery's first retry")
+    outbox_retry_max_s: float = Field(default=3600.0, description="the retry delay doubles up to this")
+    outbox_max_attempts: int = Field(
+        default=50, description="deliveries tried before a message is marked failed (~2 days at the defaults)"
+    )
+    outbox_lease_s: float = Field(
+        default=300.0, description="a claimed message is due again after this if its worker died while sending"
+    )
+
+    xapi_endpoint: str | None = Field(
+        default=None, description="an LRS's xAPI base URL (…/xAPI/); unset: no statements are recorded"
+    )
+    xapi_username: str | None = None
+    xapi_password: str | None = None
+    xapi_timeout_s: float = Field(default=10.0, description="one statement's request to the LRS")
+
     # Plain properties, not cached ones: a cached value would survive `model_copy(update=...)` and point a copy
     # with another chroma_path at the original's index.
     @property
@@ -154,6 +178,10 @@ class Settings(BaseSettings):
     @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def files_dir(self) -> Path:
