@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 Sender = Callable[[dict[str, Any], Settings], Awaitable[None]]
 
 # Modules whose import registers senders: a worker imports them before it delivers anything.
-SENDER_MODULES = ("tutor.xapi.delivery",)
+SENDER_MODULES = ("tutor.xapi.delivery", "tutor.lti.grades")
 # Enqueued messages wake the workers listening on this channel when their transaction commits.
 CHANNEL = "tutor_outbox"
 BATCH = 10  # messages claimed and sent at once; the lease covers one batch's sends

@@ -45,9 +45,9 @@ def lms() -> Iterator[Platform]:
     server.shutdown()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def registered(
-    lms: Platform, sessions: async_sessionmaker[AsyncSession], client: httpx.AsyncClient
+    lms: Platform, sessions: async_sessionmaker[AsyncSession], app_client: httpx.AsyncClient
 ) -> AsyncIterator[Platform]:
     async with sessions() as session, session.begin():
         await add_platform(
@@ -56,7 +56,7 @@ async def registered(
                 lms.issuer, CLIENT_ID, f"{lms.url}/jwks", f"{lms.url}/auth", f"{lms.url}/token", [DEPLOYMENT]
             ),
         )
-    lms.tool_jwks = (await client.get("/lti/jwks.json")).json()
+    lms.tool_jwks = (await app_client.get("/lti/jwks.json")).json()
     yield lms
     async with sessions() as session, session.begin():
         await session.execute(delete(LtiPlatform))
@@ -95,6 +95,7 @@ def resource_link(lms: Platform, custom: dict[str, str], lineitem: str | None) -
 async def deliver_until(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], done: Callable[[], bool]
 ) -> None:
+    settings = settings.model_copy(update={"outbox_retry_s": 0.05})  # a failed post is due again at once
     deadline = time.monotonic() + 15
     while not done():
         assert time.monotonic() < deadline, "the outbox never delivered the score"
@@ -285,12 +286,12 @@ BAD = {
 @pytest.mark.parametrize("case", list(BAD))
 async def test_a_bad_launch_is_refused_with_a_page_and_creates_nothing(
     case: str,
-    client: httpx.AsyncClient,
+    app_client: httpx.AsyncClient,
     registered: Platform,
     sessions: async_sessionmaker[AsyncSession],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    lms = registered
+    lms, client = registered, app_client
     course = await make_course(sessions, teacher="teacher-bad")
     params = await login(client, lms, "s-bad")
     extra = resource_link(lms, {"course_id": str(course.course_id)}, None)

@@ -135,7 +135,7 @@ async def finish(session: AsyncSession, redis: Redis, flow_id: str, choice: str,
         }
     platform = await platform_by_id(session, int(flow["platform_id"]))
     launch = Launch(platform, {**flow["claims"], c.DEPLOYMENT_ID: flow["deployment_id"]})
-    await link_context(session, launch, course_id)
+    await link_context(session, launch, course_id, relink=True)
     claims: dict[str, Any] = {
         "iss": platform.client_id,
         "aud": platform.issuer,

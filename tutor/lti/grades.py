@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,9 +28,7 @@ KIND = "lti_score"
 _TOKENS = AccessTokens()  # the process's access tokens, reused until they expire
 
 
-async def score_graded(
-    session: AsyncSession, *, quiz: Quiz, user_id: str, response_id: int, score: int, submitted_at: datetime | None
-) -> None:
+async def score_graded(session: AsyncSession, *, quiz: Quiz, user_id: str, response_id: int, score: int) -> None:
     """Queue the score for the LMS, in the grading transaction, if the user came to this course from an LMS."""
     target = await grade_target(session, user_id, quiz.course_id)
     if target is None:
@@ -38,7 +36,7 @@ async def score_graded(
     identity = await lti_identity_of(session, user_id)
     if identity is None:
         return
-    when = (submitted_at or datetime.now(UTC).replace(tzinfo=None)).replace(tzinfo=UTC)
+    when = datetime.now(UTC)
     payload = {
         "platform_id": target.platform_id,
         "sub": identity[1],
@@ -107,8 +105,6 @@ async def _line_item(
 
 def _with_query(url: str, **params: str) -> str:
     parts = urlsplit(url)
-    from urllib.parse import urlencode
-
     extra = urlencode(params)
     return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
 

@@ -4,8 +4,9 @@ launch kept per user and course so that a quiz finished later knows where its sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,7 @@ def _int(value: object) -> int | None:
         return None
 
 
-async def link_context(session: AsyncSession, launch: Launch, course_id: int | None) -> None:
+async def link_context(session: AsyncSession, launch: Launch, course_id: int | None, *, relink: bool = False) -> None:
     """Remember the LMS context (its roster and line item URLs); `course_id`, when given, becomes its course."""
     if launch.context_id is None:
         return
@@ -47,9 +48,10 @@ async def link_context(session: AsyncSession, launch: Launch, course_id: int | N
         "updated_at": utcnow(),
     }
     stmt = insert(LtiContext).values(**values)
-    update = {k: stmt.excluded[k] for k in ("title", "memberships_url", "lineitems_url", "updated_at")}
+    update: dict[str, Any] = {k: stmt.excluded[k] for k in ("title", "memberships_url", "lineitems_url", "updated_at")}
     if course_id is not None:
-        update["course_id"] = stmt.excluded.course_id
+        # A teacher's deep-linking pick re-links the context; a link's custom course only links one not linked yet.
+        update["course_id"] = stmt.excluded.course_id if relink else func.coalesce(LtiContext.course_id, course_id)
     await session.execute(stmt.on_conflict_do_update(constraint="uq_lti_context", set_=update))
 
 
@@ -137,5 +139,12 @@ async def teaches_in_lms(session: AsyncSession, user: Principal, course_id: int)
 
 
 async def contexts_of(session: AsyncSession, course_id: int) -> list[LtiContext]:
-    query = select(LtiContext).where(LtiContext.course_id == course_id).order_by(LtiContext.id)
+    """LMS courses that lead to this course: linked to it, or with links launched into it (one LMS course may hold
+    links to several tutor courses)."""
+    launched = select(LtiLaunch.id).where(
+        LtiLaunch.platform_id == LtiContext.platform_id,
+        LtiLaunch.context_id == LtiContext.context_id,
+        LtiLaunch.course_id == course_id,
+    )
+    query = select(LtiContext).where((LtiContext.course_id == course_id) | launched.exists()).order_by(LtiContext.id)
     return list((await session.execute(query)).scalars())

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Module, Quiz, QuizResponse, UserProgress
 from tutor.identity import utcnow
+from tutor.lti.grades import score_graded
 from tutor.quiz.snapshot import AttemptQuestion
 
 
@@ -65,6 +66,8 @@ async def record_response(
     await session.flush()
     if quiz.module_id is not None and quiz.quiz_type == "module":
         await record_module_result(session, user_id, quiz.course_id, quiz.module_id, result)
+    # A student who came from an LMS: the score goes to its gradebook too, queued in this transaction.
+    await score_graded(session, quiz=quiz, user_id=user_id, response_id=response.id, score=result.score)
     return response
 
 
