@@ -25,6 +25,8 @@ Auth = Callable[..., dict[str, str]]
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/widget/session")}
 # Signed links: the signature is the permission (tests/chat/test_source_links.py).
 PUBLIC |= {("GET", "/api/sources/{course_id}/{file_id}")}
+# The LTI tool's public keys: LMSs fetch them without credentials (tests/lti).
+PUBLIC |= {("GET", "/lti/jwks.json"), ("GET", "/.well-known/jwks.json")}
 # What a widget token of the course itself may use (its own sessions, links to its citations); everything else
 # refuses it.
 WIDGET_REACHES = {("GET", "/api/chat/sessions"), ("POST", "/api/widget/source-links")}
@@ -211,6 +213,24 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/users"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("PATCH", "/api/users/{user_id}"): (lambda w: {"json": {"role": "teacher"}}, (DENY, None), (DENY, None)),
+    # LMS registrations are for admins; a roster sync for the course's teachers (tests/lti).
+    ("GET", "/api/lti/platforms"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("POST", "/api/lti/platforms"): (
+        lambda w: {
+            "json": {
+                "issuer": "https://lms.example",
+                "client_id": "c",
+                "deployment_ids": ["d"],
+                "jwks_url": "https://lms.example/k",
+                "auth_login_url": "https://lms.example/a",
+                "token_url": "https://lms.example/t",
+            }
+        },
+        (DENY, None),
+        (DENY, None),
+    ),
+    ("DELETE", "/api/lti/platforms/{platform_id}"): (lambda w: {}, (DENY, None), (DENY, None)),
+    ("POST", "/api/lti/courses/{course_id}/roster-sync"): (lambda w: {}, (DENY, None), (DENY, None)),
     ("GET", "/api/chat/transcripts"): (lambda w: {"params": {"course_id": w.course_id}}, (DENY, None), (DENY, None)),
     ("GET", "/api/chat/transcripts/export"): (
         lambda w: {"params": {"course_id": w.course_id}},
@@ -256,6 +276,7 @@ def _path(template: str, w: World) -> str:
         user_id="student-A",
         session_id=w.session_id,
         message_id=w.message_id,
+        platform_id=1,
     )
 
 
