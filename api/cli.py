@@ -252,7 +252,7 @@ def lti_add_platform(
     auth_login_url: str = typer.Option(..., help="The LMS's OIDC authorization endpoint"),
     token_url: str = typer.Option(..., help="The LMS's OAuth2 access token URL"),
     name: str | None = typer.Option(None, help="A name to recognise it by"),
-    base_url: str = typer.Option("https://TUTOR_HOST", help="This tutor's public URL, to print the tool's URLs"),
+    base_url: str | None = typer.Option(None, help="This tutor's public URL, to print the tool's URLs"),
 ) -> None:
     """Register an LMS; prints the URLs to enter in the LMS."""
     from api import lti_command
@@ -261,13 +261,14 @@ def lti_add_platform(
     from tutor.lti.platforms import PlatformInput
 
     data = PlatformInput(issuer, client_id, jwks_url, auth_login_url, token_url, list(deployment_id), name)
-    with database_url(_settings()) as url:
+    settings = _settings()
+    with database_url(settings) as url:
         try:
             typer.echo(lti_command.add(url, data))
         except TutorError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1) from None
-    typer.echo("\n".join(lti_command.tool_urls(base_url)))
+    typer.echo("\n".join(lti_command.tool_urls(base_url or settings.resolved_public_url)))
 
 
 @lti_app.command("list")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import current_admin, current_teacher
 from api.deps import get_session, state_of
 from api.pages.render import redirect, render
+from api.ratelimit import client_address, hit
 from api.web_session import set_session_cookie, start_session
 from tutor.errors import TutorError
 from tutor.identity import Principal
@@ -57,9 +58,13 @@ def _within_lms(response: Response, frame_origin: str, *, form_action: str | Non
 
 
 def _launch_url(request: Request) -> str:
-    return str(request.url_for("lti_launch"))
+    """The redirect URI the LMS has registered: TUTOR_PUBLIC_URL's when set (behind a proxy the request's own
+    address may differ), else this request's."""
+    public = state_of(request).settings.public_url
+    return f"{public.rstrip('/')}/lti/launch" if public else str(request.url_for("lti_launch"))
 
 
+LOGINS_PER_ADDRESS_MINUTE = 600
 _LOGIN_FIELDS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id")
 
 
@@ -70,6 +75,9 @@ async def login(request: Request, session: AsyncSession = Depends(get_session)) 
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
     given = {k: str(v)[:2000] for k, v in params.items() if k in _LOGIN_FIELDS and v}
     try:
+        # Each login stores a state for 10 minutes: anyone may start one, so their number is bounded per address
+        # (generously: a school's launches may all come from one NAT address).
+        await hit(request, f"lti-login:{client_address(request)}", LOGINS_PER_ADDRESS_MINUTE, 60, "LTI logins")
         login = LoginRequest(
             iss=given.pop("iss", ""),
             login_hint=given.pop("login_hint", ""),
