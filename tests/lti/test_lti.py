@@ -176,6 +176,8 @@ async def test_lms_flow_deep_link_quiz_score_once_and_roster(
     assert "Week 1 quiz" in picker.text
     flow = re.search(r'name="flow" value="([^"]+)"', picker.text)
     assert flow is not None
+    wrong = await client.post("/lti/deep-link", data={"flow": flow.group(1), "choice": "quiz:someone-elses"})
+    assert wrong.status_code == 400 and "pick one of the courses" in wrong.text  # ...and may pick again
     answer = await client.post("/lti/deep-link", data={"flow": flow.group(1), "choice": f"quiz:{course.quiz_ids[0]}"})
     assert answer.status_code == 200, answer.text
     assert f"form-action {lms.url}" in answer.headers["content-security-policy"]

@@ -16,6 +16,7 @@ from db.models import Course, Module, Quiz
 from tutor.identity import Principal
 from tutor.lti import claims as c
 from tutor.lti.errors import LtiError
+from tutor.lti.grades import PRACTICE
 from tutor.lti.keys import signing_key
 from tutor.lti.launch import Launch, origin_of, platform_by_id
 from tutor.lti.links import link_context
@@ -83,7 +84,7 @@ async def choices(session: AsyncSession, user: Principal) -> list[CourseChoice]:
     quizzes = await session.execute(
         select(Quiz.quiz_id, Quiz.title, Quiz.course_id, Module.week)
         .outerjoin(Module, Module.id == Quiz.module_id)
-        .where(Quiz.course_id.in_(list(by_id)))
+        .where(Quiz.course_id.in_(list(by_id)), Quiz.quiz_type.is_distinct_from(PRACTICE))
         .order_by(Module.week.nulls_last(), Quiz.id)
     )
     for quiz_id, title, course_id, week in quizzes.all():
@@ -91,26 +92,27 @@ async def choices(session: AsyncSession, user: Principal) -> list[CourseChoice]:
     return list(by_id.values())
 
 
-async def _take(redis: Redis, flow_id: str) -> dict[str, Any] | None:
+async def _flow(redis: Redis, flow_id: str) -> dict[str, Any] | None:
     if not flow_id or len(flow_id) > 100:
         return None
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.get(_FLOW_KEY + flow_id)
-        pipe.delete(_FLOW_KEY + flow_id)
-        raw, _ = await pipe.execute()
+    raw = await redis.get(_FLOW_KEY + flow_id)
     return None if raw is None else cast(dict[str, Any], json.loads(raw))
+
+
+def _expired() -> LtiError:
+    return LtiError("lti_deep_link_expired", "this choice has expired or was made already; add the tool again")
 
 
 async def finish(session: AsyncSession, redis: Redis, flow_id: str, choice: str, launch_url: str) -> DeepLinkReturn:
     """The teacher's pick (`course:ID` or `quiz:ID`) as a signed content item; the context links to the course."""
-    flow = await _take(redis, flow_id)
+    flow = await _flow(redis, flow_id)
     if flow is None:
-        raise LtiError("lti_deep_link_expired", "this choice has expired or was made already; add the tool again")
+        raise _expired()
     user = Principal(str(flow["user_id"]), flow["role"])
     allowed = {ch.course_id: ch for ch in await choices(session, user)}
-    kind, _, ident = choice.partition(":")
+    kind, _, ident = choice[:200].partition(":")
     item: dict[str, Any]
-    if kind == "course" and ident.isdigit() and int(ident) in allowed:
+    if kind == "course" and ident.isdigit() and len(ident) < 10 and int(ident) in allowed:
         picked = allowed[int(ident)]
         course_id = picked.course_id
         item = {
@@ -133,6 +135,9 @@ async def finish(session: AsyncSession, redis: Redis, flow_id: str, choice: str,
             # The LMS creates a gradebook column for the link; scores of this quiz go to it.
             "lineItem": {"scoreMaximum": 100, "label": quiz.title, "resourceId": quiz.quiz_id, "tag": "quiz"},
         }
+    # A valid pick uses the flow up: one answer per deep linking request, whichever tab sends it first.
+    if not await redis.delete(_FLOW_KEY + flow_id):
+        raise _expired()
     platform = await platform_by_id(session, int(flow["platform_id"]))
     launch = Launch(platform, {**flow["claims"], c.DEPLOYMENT_ID: flow["deployment_id"]})
     await link_context(session, launch, course_id, relink=True)

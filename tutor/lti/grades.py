@@ -25,11 +25,15 @@ from tutor.lti.users import lti_identity_of
 from tutor.settings import Settings
 
 KIND = "lti_score"
+PRACTICE = "practice"
 _TOKENS = AccessTokens()  # the process's access tokens, reused until they expire
 
 
 async def score_graded(session: AsyncSession, *, quiz: Quiz, user_id: str, response_id: int, score: int) -> None:
-    """Queue the score for the LMS, in the grading transaction, if the user came to this course from an LMS."""
+    """Queue the score for the LMS, in the grading transaction, if the user came to this course from an LMS.
+    Practice quizzes (made on the fly for a review) stay out of the gradebook."""
+    if quiz.quiz_type == PRACTICE:
+        return
     target = await grade_target(session, user_id, quiz.course_id)
     if target is None:
         return
