@@ -18,6 +18,7 @@ from tutor import analytics
 from tutor.courses import visible_course
 from tutor.gaps import grouped_content_gaps
 from tutor.identity import Principal
+from tutor.lti.roster import has_roster
 from tutor.quiz import service as quizzes
 from tutor.students import WeekProgress, stuck_students, weekly_progress
 
@@ -77,6 +78,7 @@ async def analytics_page(
         module_of=module_of,
         gaps=gaps,
         stuck=await stuck_students(session, course_id),
+        lms_roster=await has_roster(session, course_id),
     )
 
 

@@ -18,7 +18,7 @@ from api.auth import current_admin, current_teacher
 from api.deps import get_session, state_of
 from api.pages.render import redirect, render
 from api.ratelimit import client_address, hit
-from api.web_session import set_session_cookie, start_session
+from api.web_session import WebSession, csrf_protect, current_web_teacher, set_session_cookie, start_session
 from tutor.errors import TutorError
 from tutor.identity import Principal
 from tutor.lti import deep_linking, platforms, roster
@@ -195,6 +195,18 @@ async def remove_platform(
 ) -> Response:
     await platforms.remove_platform(session, platform_id)
     return Response(status_code=204)
+
+
+@router.post("/teach/courses/{course_id}/lms-roster", include_in_schema=False)
+async def sync_roster_page(
+    course_id: int,
+    _: WebSession = Depends(csrf_protect),
+    user: Principal = Depends(current_web_teacher),
+    session: AsyncSession = Depends(get_session),
+) -> Response:
+    """The console's button: the same sync, then back to the course's analytics."""
+    await roster.sync(session, user, course_id)
+    return redirect(f"/teach/courses/{course_id}/analytics#progress-title")
 
 
 @router.post("/api/lti/courses/{course_id}/roster-sync")

@@ -274,6 +274,20 @@ async def test_lms_flow_deep_link_quiz_score_once_and_roster(
     assert by_user[lti_user_id(lms.issuer, "student-2")]["status"] == "not_started"
     assert by_user[student]["status"] != "not_started"
 
+    # The course's owner has the same sync as a button on the console's analytics page.
+    link = (await client.post("/api/sign-in-links", headers=auth("teacher-lti", "teacher"))).json()["url"]
+    client.cookies.clear()
+    assert (await client.get(link.replace("http://tutor.test", ""))).status_code == 303
+    page = await client.get(f"/teach/courses/{course.course_id}/analytics")
+    assert "Sync the roster from the LMS" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    lms.members.append({"user_id": "student-4", "roles": LEARNER, "status": "Active", "name": "Late Joiner"})
+    synced_page = await client.post(f"/teach/courses/{course.course_id}/lms-roster", data={"csrf_token": csrf.group(1)})
+    assert synced_page.status_code == 303
+    page = await client.get(synced_page.headers["location"])
+    assert lti_user_id(lms.issuer, "student-4") in page.text and lti_user_id(lms.issuer, "student-2") in page.text
+
 
 BAD = {
     "wrong_signature": (401, "lti_signature"),

@@ -33,6 +33,11 @@ class RosterSync(BaseModel):
     new_students: int
 
 
+async def has_roster(session: AsyncSession, course_id: int) -> bool:
+    """Whether an LMS course with a roster service leads to this course (the console offers the sync then)."""
+    return any(ctx.memberships_url for ctx in await contexts_of(session, course_id))
+
+
 async def sync(session: AsyncSession, user: Principal, course_id: int) -> RosterSync:
     course = await visible_course(session, user, course_id)
     if not can_manage(user, course) and await teaches_in_lms(session, user, course_id) is None:
