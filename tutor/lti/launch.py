@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -29,6 +29,7 @@ from tutor.lti.platforms import find_platform, get_platform
 log = logging.getLogger(__name__)
 
 STATE_TTL_S = 600
+MAX_TOKEN_LIFE_S = 24 * 3600
 _STATE_KEY = "lti:state:"
 _NONCE_KEY = "lti:nonce:"
 
@@ -64,7 +65,7 @@ class Launch:
         return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
 
     @property
-    def role(self) -> str:
+    def role(self) -> Literal["student", "teacher"]:
         return c.tutor_role(self.roles)
 
     @property
@@ -205,6 +206,9 @@ async def verify_launch(
         raise LtiError(
             "lti_invalid_token", "the id_token has several audiences and another authorized party", status=401
         )
+    if float(verified["exp"]) > time.time() + MAX_TOKEN_LIFE_S:
+        # Its nonce would have to be remembered that long; LMSs issue id_tokens for minutes.
+        raise LtiError("lti_invalid_token", "the id_token is valid for too long (over a day)", status=401)
     await _use_nonce(redis, platform, verified)
     flow = await _take_state(redis, state)
     if flow is None:
@@ -221,7 +225,7 @@ async def verify_launch(
 async def _use_nonce(redis: Redis, platform: LtiPlatform, claims: dict[str, Any]) -> None:
     nonce = str(claims["nonce"])
     digest = hashlib.sha256(f"{platform.id}\n{nonce}".encode()).hexdigest()
-    ttl = max(60, int(float(claims["exp"]) - time.time()) + 600)
+    ttl = max(60, int(float(claims["exp"]) - time.time()) + 600)  # past the token's expiry (and leeway)
     if not await redis.set(_NONCE_KEY + digest, "1", nx=True, ex=ttl):
         raise LtiError("lti_replayed", "this launch was already used; open the link in the LMS again", status=403)
 

@@ -4,7 +4,6 @@ and the browser is sent to the course (a resource link) or to the picker (deep l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +28,7 @@ async def sign_in_launch(session: AsyncSession, launch: Launch) -> Outcome:
         session,
         issuer=launch.platform.issuer,
         sub=launch.sub,
-        role=cast(Literal["student", "teacher"], launch.role),
+        role=launch.role,
         email=launch.claims.get("email"),
         name=launch.claims.get("name"),
     )
