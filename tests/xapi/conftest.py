@@ -1,7 +1,10 @@
-"""An LRS (Ralph) started for the session, an app that records xAPI statements to it, and a worker's delivery."""
+"""An LRS (Ralph) started for the session, an app that records xAPI statements to it, and a worker that delivers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.conftest import REPO, settings_env
 from tests.xapi.lrs import PASSWORD, USERNAME, Ralph, ralph_python
-from tutor.outbox import DeliveryLoop
 from tutor.settings import Settings
 
 TUTOR_URL = "https://tutor.school.test"
@@ -42,12 +45,23 @@ def xapi_settings(settings: Settings, ralph: Ralph) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def delivery(xapi_settings: Settings) -> Iterator[DeliveryLoop]:
-    """What `tutor worker` runs: delivery as soon as a transaction with messages commits, and a sweep."""
-    loop = DeliveryLoop(xapi_settings)
-    loop.start()
-    yield loop
-    loop.stop()
+def delivery(xapi_settings: Settings, tmp_root: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `tutor worker` with the LRS configured: it delivers as soon as a transaction with statements commits,
+    and sweeps for retries. Started without waiting for it: it boots while the course is built."""
+    log = (tmp_root / "xapi-worker.log").open("wb")
+    # A queue of its own: this worker is here for the outbox, not for the session's ingestion jobs.
+    env = settings_env(xapi_settings.model_copy(update={"celery_queue": f"{xapi_settings.celery_queue}-xapi"}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker", "--name", f"xapi-{os.getpid()}@localhost"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    yield proc
+    proc.kill()  # its work is checked: a warm shutdown would only cost the suite seconds
+    proc.wait()
+    log.close()
 
 
 @pytest.fixture(scope="module")

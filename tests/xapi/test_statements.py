@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,7 +18,6 @@ from tests.conftest import poll
 from tests.factories import sciq_items, unique_user
 from tests.xapi.conftest import TUTOR_URL
 from tests.xapi.lrs import Ralph
-from tutor.outbox import DeliveryLoop
 
 VERB = "http://adlnet.gov/expapi/verbs/"
 PROGRESS = "https://w3id.org/xapi/cmi5/result/extensions/progress"
@@ -34,7 +34,7 @@ def arrived(ralph: Ralph, user: str, expected: int) -> list[dict[str, Any]]:
         found = ralph.statements(agent=agent(user))
         return found if len(found) >= expected else None
 
-    found: list[dict[str, Any]] = poll(stored, timeout=20, message=f"{expected} statements of {user} in the LRS")
+    found: list[dict[str, Any]] = poll(stored, timeout=60, message=f"{expected} statements of {user} in the LRS")
     return found
 
 
@@ -74,10 +74,10 @@ async def _module_progress(engine: AsyncEngine, user: str, quiz_id: str) -> tupl
 
 
 async def test_a_question_and_a_chat_quiz_arrive_in_the_lrs_as_valid_statements_of_that_quiz(
+    delivery: subprocess.Popen[bytes],
     xapi_client: httpx.AsyncClient,
     course: int,
     ralph: Ralph,
-    delivery: DeliveryLoop,
     engine: AsyncEngine,
     auth: Callable[..., dict[str, str]],
 ) -> None:
@@ -148,10 +148,10 @@ async def test_a_question_and_a_chat_quiz_arrive_in_the_lrs_as_valid_statements_
 
 
 async def test_statements_wait_while_the_lrs_is_down_and_arrive_when_it_is_back(
+    delivery: subprocess.Popen[bytes],
     xapi_client: httpx.AsyncClient,
     course: int,
     ralph: Ralph,
-    delivery: DeliveryLoop,
     engine: AsyncEngine,
     auth: Callable[..., dict[str, str]],
 ) -> None:
@@ -176,7 +176,7 @@ async def test_statements_wait_while_the_lrs_is_down_and_arrive_when_it_is_back(
         async def kept() -> bool:
             return bool((await _rows(engine, tried))[0][0] == expected)
 
-        await wait_for(kept, timeout=15, message="the statements tried and kept while the LRS is down")
+        await wait_for(kept, timeout=60, message="the statements tried and kept while the LRS is down")
         assert ralph.proc is None
     finally:
         ralph.start()
