@@ -37,18 +37,22 @@ SENDER_MODULES = ("tutor.xapi.delivery", "tutor.lti.grades")
 CHANNEL = "tutor_outbox"
 BATCH = 10  # messages claimed and sent at once; the lease covers one batch's sends
 
-_senders: dict[str, Sender] = {}
+_senders: dict[str, tuple[Sender, Callable[[Settings], bool]]] = {}
 
 
 class PermanentError(Exception):
     """The message can never be delivered (the receiver refused it as malformed): fail it without retrying."""
 
 
-def sender(kind: str) -> Callable[[Sender], Sender]:
-    """Register `async def send(payload, settings) -> None` as the delivery of messages of `kind`."""
+def sender(kind: str, *, when: Callable[[Settings], bool] = lambda _: True) -> Callable[[Sender], Sender]:
+    """Register `async def send(payload, settings) -> None` as the delivery of messages of `kind`.
+
+    `when`: whether this process's settings let it send them (an LRS configured, say); a worker that cannot
+    leaves the messages to one that can instead of spending their attempts.
+    """
 
     def register(send: Sender) -> Sender:
-        _senders[kind] = send
+        _senders[kind] = (send, when)
         return send
 
     return register
@@ -124,6 +128,9 @@ def _load_senders() -> None:
 async def deliver_due(sessions: async_sessionmaker[AsyncSession], settings: Settings, *, limit: int = 100) -> int:
     """Send up to `limit` due messages, a batch at a time, and record each outcome: how many were delivered."""
     _load_senders()
+    kinds = sorted(kind for kind, (_, when) in _senders.items() if when(settings))
+    if not kinds:
+        return 0
     delivered = claimed_total = 0
     while claimed_total < limit:
         async with sessions() as session, session.begin():
@@ -131,7 +138,7 @@ async def deliver_due(sessions: async_sessionmaker[AsyncSession], settings: Sett
                 await session.execute(
                     _CLAIM,
                     {
-                        "kinds": sorted(_senders),
+                        "kinds": kinds,
                         "limit": min(BATCH, limit - claimed_total),
                         "lease_s": settings.outbox_lease_s,
                     },
@@ -152,7 +159,7 @@ async def _send(message: _Claimed, settings: Settings) -> BaseException | None:
     """The sender's exception, or None when it delivered; a send never outlives half its claim's lease."""
     try:
         async with asyncio.timeout(settings.outbox_lease_s / 2):
-            await _senders[message.kind](message.payload, settings)
+            await _senders[message.kind][0](message.payload, settings)
     except Exception as exc:
         return exc
     return None
@@ -209,6 +216,7 @@ class DeliveryLoop:
         sessions = session_factory(engine)
         wake = asyncio.Event()
         listening: AsyncConnection | None = None
+        log.info("outbox delivery started: every %s s and on each commit", self.settings.outbox_sweep_s)
         try:
             while not self._stop.is_set():
                 if listening is None:

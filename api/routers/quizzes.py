@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import current_user
-from api.deps import get_clock, get_session
+from api.deps import get_clock, get_session, get_state
 from api.params import INT4_MAX, FieldId, PathId, QueryId
+from api.state import AppState
 from db.models import Quiz, QuizQuestion, QuizResponse
 from tutor.courses import can_manage, visible_course
 from tutor.identity import Principal
 from tutor.quiz import service
 from tutor.review.clock import Clock
+from tutor.xapi import record as xapi
 
 router = APIRouter(tags=["quizzes"])
 Letter = Literal["A", "B", "C", "D"]
@@ -165,6 +167,7 @@ async def submit(
     user: Principal = Depends(current_user),
     session: AsyncSession = Depends(get_session),
     clock: Clock = Depends(get_clock),
+    state: AppState = Depends(get_state),
 ) -> ResponseOut:
     quiz, _ = await service.quiz_for(session, user, quiz_id)
     done = await service.submit_attempt(
@@ -175,6 +178,9 @@ async def submit(
         time_taken=attempt.time_taken,
         attempt_key=attempt.attempt_key,
         now=clock.now(),
+    )
+    await xapi.submission(
+        session, state.settings, user_id=user.user_id, quiz=quiz, response=done.response, result=done.result
     )
     out = ResponseOut.of(done.response)
     out.passed = done.result.passed

@@ -41,6 +41,7 @@ from tutor.settings import Settings, local_jwt_secret
 from tutor.sourcelinks import SourceLinks
 from tutor.unavailable import as_unavailable
 from tutor.vectorstore import Hit, VectorStore
+from tutor.xapi import record as xapi
 
 CITED = re.compile(r"\[(\d{1,2})\]")
 log = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ class ChatEngine:
                         quiz_id=turn.request.quiz_id,
                         question_number=turn.request.question_number,
                         now=self.clock.now(),
+                    )
+                    await xapi.chat_quiz(
+                        session, self.settings, user_id=turn.user.user_id, session_id=turn.session_id, turn=quiz
                     )
         except TutorError as exc:  # e.g. no quiz on that topic: the tutor says so, in the conversation
             quiz = QuizTurn()
@@ -469,6 +473,16 @@ class ChatEngine:
                 user_id=turn.user.user_id,
                 course_id=turn.request.course_id,
                 topics=turn.topics,
+                also=None
+                if "quiz_id" in turn.meta  # a quiz step, not a question to the tutor
+                else xapi.asked(
+                    self.settings,
+                    user_id=turn.user.user_id,
+                    course_id=turn.request.course_id,
+                    course_title=turn.course_title,
+                    session_id=turn.session_id,
+                    message=turn.request.message,
+                ),
             )
         except Exception as exc:
             # The database is away: the reply keeps its last saved text and is closed as interrupted once the

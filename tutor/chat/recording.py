@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,6 +20,8 @@ from db.engine import transaction
 from tutor.progress import TOUCH_TOPICS_SQL, touch_params
 
 log = logging.getLogger(__name__)
+
+Also = Callable[[AsyncSession], Awaitable[None]]
 
 
 @asynccontextmanager
@@ -90,19 +92,34 @@ async def finish_turn(
     user_id: str,
     course_id: int,
     topics: set[tuple[int, int]],
+    also: Also | None = None,
 ) -> None:
-    """The reply as it ended (complete, failed or cut off), and its topics marked in progress (best effort)."""
+    """The reply as it ended (complete, failed or cut off), and its topics marked in progress (best effort).
+
+    `also`: more rows that report the turn (an xAPI statement), written in the reply's transaction.
+    """
     reply = {"reply_id": reply_id, "message": text, "metadata": json.dumps(metadata)}
     try:
-        async with sessions() as session, _autocommit(session):
-            await session.execute(_FINISH_TURN, {**reply, **touch_params(user_id, course_id, topics)})
+        await _write_reply(sessions, _FINISH_TURN, {**reply, **touch_params(user_id, course_id, topics)}, also)
         return
     except DBAPIError:
         if not topics:
             raise  # nothing but the reply was written: its failure is not a progress write's
         log.warning("progress of reply %s not recorded; recording the reply alone", reply_id, exc_info=True)
-    async with sessions() as session, _autocommit(session):
-        await session.execute(_FINISH_REPLY, reply)
+    await _write_reply(sessions, _FINISH_REPLY, reply, also)
+
+
+async def _write_reply(
+    sessions: async_sessionmaker[AsyncSession], statement: Any, params: dict[str, Any], also: Also | None
+) -> None:
+    async with sessions() as session:
+        if also is None:
+            async with _autocommit(session):
+                await session.execute(statement, params)
+            return
+        async with transaction(session):
+            await session.execute(statement, params)
+            await also(session)
 
 
 # Replies still streaming: their text so far (or only the time, when it did not grow) in one statement for all

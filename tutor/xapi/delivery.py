@@ -8,6 +8,7 @@ import httpx
 
 from tutor import outbox
 from tutor.settings import Settings
+from tutor.xapi import enabled
 from tutor.xapi.record import KIND
 from tutor.xapi.statements import VERSION
 
@@ -16,10 +17,9 @@ class LRSError(Exception):
     """The LRS could not take the statement now (down, overloaded, refusing our credentials): retried."""
 
 
-@outbox.sender(KIND)
+@outbox.sender(KIND, when=enabled)
 async def send(payload: dict[str, Any], settings: Settings) -> None:
-    if not settings.xapi_endpoint:
-        raise LRSError("TUTOR_XAPI_ENDPOINT is not set in this worker")
+    assert settings.xapi_endpoint  # `when`: only a worker with an LRS configured sends statements
     statement = payload["statement"]
     auth = (settings.xapi_username, settings.xapi_password or "") if settings.xapi_username else None
     async with httpx.AsyncClient(timeout=settings.xapi_timeout_s, auth=auth) as client:

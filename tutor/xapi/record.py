@@ -151,8 +151,8 @@ async def _quiz_statements(
 async def _module_progress(
     session: AsyncSession, settings: Settings, user_id: str, quiz: Quiz, actor: xs.Json, course: xs.Json
 ) -> xs.Json | None:
-    """The module's progress as the attempt left it (a module quiz moves it: tutor.quiz.grading)."""
-    if quiz.module_id is None:
+    """The module's progress as the attempt left it: only a module's own quiz moves it (tutor.quiz.grading)."""
+    if quiz.module_id is None or quiz.quiz_type != "module":
         return None
     row = (
         await session.execute(
