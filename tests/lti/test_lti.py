@@ -30,6 +30,7 @@ from tutor.lti import claims as c
 from tutor.lti.platforms import PlatformInput, add_platform
 from tutor.lti.users import lti_identity, lti_user_id
 from tutor.settings import Settings
+from tutor.xapi import actor as xapi_actor
 
 Auth = Callable[..., dict[str, str]]
 LEARNER = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
@@ -220,6 +221,8 @@ async def test_lms_flow_deep_link_quiz_score_once_and_roster(
     async with sessions() as session:
         row = await session.scalar(select(User).where(User.user_id == student))
         assert row is not None and row.role == "student" and lti_identity(row) == (lms.issuer, "student-1")
+        # ...which the learning records (xAPI) name the student by, as the LMS does.
+        assert await xapi_actor.lti_identity(session, student) == xapi_actor.LtiIdentity(lms.issuer, "student-1")
     lms.fail_scores = 1
     for n, quiz_id in enumerate(course.quiz_ids):
         submitted = await client.post(

@@ -1,5 +1,5 @@
 """LMS users as tutor users: a stable user id from the platform's issuer and the user's `sub`, the LTI identity
-kept on the users row (`metadata.lti`) for whoever needs to name the user back to the LMS (grades, xAPI)."""
+kept on the users row (`metadata.lti` = {iss, sub}) for whoever needs to name the user back to the LMS (grades, xAPI)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def lti_user_id(issuer: str, sub: str) -> str:
 def lti_identity(user: User) -> tuple[str, str] | None:
     """(issuer, sub) of a user who came from an LMS, else None."""
     lti = (user.metadata_ or {}).get("lti")
-    if isinstance(lti, dict) and isinstance(lti.get("issuer"), str) and isinstance(lti.get("sub"), str):
-        return lti["issuer"], lti["sub"]
+    if isinstance(lti, dict) and isinstance(lti.get("iss"), str) and isinstance(lti.get("sub"), str):
+        return lti["iss"], lti["sub"]
     return None
 
 
@@ -52,7 +52,7 @@ async def upsert_lti_user(
     refused."""
     user_id = lti_user_id(issuer, sub)
     now = utcnow()
-    meta = {"lti": {"issuer": issuer, "sub": sub}}
+    meta = {"lti": {"iss": issuer, "sub": sub}}
     values: dict[str, Any] = {
         "user_id": user_id,
         "email": _short(email),
