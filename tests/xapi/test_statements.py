@@ -183,7 +183,6 @@ async def test_statements_wait_while_the_lrs_is_down_and_arrive_when_it_is_back(
             return bool((await _rows(engine, tried))[0][0] == expected)
 
         await wait_for(kept, timeout=60, message="the statements tried and kept while the LRS is down")
-        assert ralph.proc is None
     finally:
         ralph.start()
 
