@@ -183,7 +183,7 @@ async def _record(session: AsyncSession, settings: Settings, message: _Claimed, 
     else:
         delay = retry_delay(settings, message.attempts)
         log.warning(
-            "outbox message %s (%s) not delivered, retry in %.0f s: %s", message.id, message.kind, delay, reason
+            "outbox message %s (%s) not delivered, retry in %.3g s: %s", message.id, message.kind, delay, reason
         )
         await session.execute(_RETRY, {**ids, "error": reason, "delay_s": delay})
     return 0
