@@ -171,3 +171,34 @@ async def test_the_embed_page_is_a_console_page_with_the_snippet_origins_and_a_n
     async with engine.connect() as conn:
         rotated = await conn.scalar(text(f"SELECT metadata FROM courses WHERE course_id = {rows.course_id}"))
     assert rotated["embed_key"] != meta["embed_key"]
+
+
+async def test_most_missed_questions_follow_the_question_asked_after_a_teacher_reorders(
+    client: httpx.AsyncClient, auth: Callable[..., dict[str, str]], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    rows = await make_course(sessions, teacher="t-order")
+    teacher = auth("t-order", "teacher")
+    quiz = rows.quiz_ids[0]
+    key = rows.answers[0]
+    first_text = (await client.get(f"/api/quizzes/{quiz}", headers=teacher)).json()["questions"][0]["question_text"]
+    # Two students miss question 1 only; then the teacher moves it to the end.
+    missed_first = {**key, "1": next(letter for letter in "ABCD" if letter != key["1"])}
+    for student in ("stu-o1", "stu-o2"):
+        sent = await client.post(
+            f"/api/quizzes/{quiz}/responses", headers=auth(student), json={"answers": missed_first}
+        )
+        assert sent.status_code == 201
+    order = [*range(2, len(key) + 1), 1]
+    assert (
+        await client.post(f"/api/quizzes/{quiz}/questions/reorder", headers=teacher, json={"order": order})
+    ).is_success
+    # A response after the reorder: the same question (now number 4) missed once more.
+    moved = {**key, str(len(key)): next(letter for letter in "ABCD" if letter != key["1"])}
+    moved.update({str(new): key[str(old)] for new, old in enumerate(order, 1) if old != 1})
+    sent = await client.post(f"/api/quizzes/{quiz}/responses", headers=auth("stu-o3"), json={"answers": moved})
+    assert sent.status_code == 201 and sent.json()["correct_answers"] == len(key) - 1
+
+    missed = (await client.get(f"/api/analytics/courses/{rows.course_id}/missed-questions", headers=teacher)).json()
+    assert [(m["question_number"], m["question_text"], m["missed"], m["attempts"]) for m in missed] == [
+        (len(key), first_text, 3, 3)
+    ]

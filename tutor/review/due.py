@@ -93,6 +93,7 @@ async def review_quiz(session: AsyncSession, *, user_id: str, course_id: int, no
         description=f"{len(due)} questions due for review",
         quiz_type="practice",
         passing_score=70,
+        made_for=user_id,  # the student's, not the course's: kept out of its quiz lists
     )
     session.add(quiz)
     await session.flush()
