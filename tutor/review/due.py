@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Module, Quiz, QuizQuestion, ReviewCard, Topic
+from db.models import Quiz, QuizQuestion, ReviewCard, Topic
 from tutor.errors import NotFoundError
 
 REVIEW_SIZE = 5
@@ -30,26 +30,30 @@ class DueSummary:
     next_due: datetime | None  # the earliest time something is due, when nothing is due now
 
 
+# One aggregate over the student's cards in the course: what is due now per topic, and the next due time (a page
+# shows it when nothing is due). A student's cards in a course are a few hundred at most.
+_DUE = text(
+    """
+    SELECT rc.topic_id, t.title, m.week,
+           count(*) FILTER (WHERE rc.due <= :now) AS due_now, min(rc.due) FILTER (WHERE rc.due <= :now) AS first_due,
+           min(rc.due) AS next_due
+    FROM review_cards rc
+    LEFT JOIN topics t ON t.id = rc.topic_id
+    LEFT JOIN modules m ON m.id = t.module_id
+    WHERE rc.user_id = :user_id AND rc.course_id = :course_id
+    GROUP BY rc.topic_id, t.title, m.week
+    """
+)
+
+
 async def due_summary(
     session: AsyncSession, *, user_id: str, course_id: int, now: datetime, with_next: bool = False
 ) -> DueSummary:
-    """`with_next`: also when the next review falls due, if nothing is due now (a second query)."""
-    rows = (
-        await session.execute(
-            select(ReviewCard.topic_id, Topic.title, Module.week, func.count(), func.min(ReviewCard.due))
-            .outerjoin(Topic, Topic.id == ReviewCard.topic_id)
-            .outerjoin(Module, Module.id == Topic.module_id)
-            .where(ReviewCard.user_id == user_id, ReviewCard.course_id == course_id, ReviewCard.due <= now)
-            .group_by(ReviewCard.topic_id, Topic.title, Module.week)
-            .order_by(func.min(ReviewCard.due), ReviewCard.topic_id)
-        )
-    ).all()
-    topics = [DueTopic(t, title or "Other questions", week, int(n)) for t, title, week, n, _ in rows]
-    next_due = None
-    if not topics and with_next:
-        next_due = await session.scalar(
-            select(func.min(ReviewCard.due)).where(ReviewCard.user_id == user_id, ReviewCard.course_id == course_id)
-        )
+    """`with_next`: also when the next review falls due, if nothing is due now."""
+    rows = (await session.execute(_DUE, {"user_id": user_id, "course_id": course_id, "now": now})).all()
+    due = sorted((r for r in rows if r.due_now), key=lambda r: (r.first_due, r.topic_id is None, r.topic_id or 0))
+    topics = [DueTopic(r.topic_id, r.title or "Other questions", r.week, int(r.due_now)) for r in due]
+    next_due = min((r.next_due for r in rows), default=None) if not topics and with_next else None
     return DueSummary(sum(t.questions for t in topics), topics, next_due)
 
 
