@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,15 +47,31 @@ _DUE = text(
 )
 
 
+@dataclass(frozen=True)
+class DueCount:
+    """A topic's cards (topic None: cards of no topic): how many are due now, and since when."""
+
+    topic_id: int | None
+    title: str | None
+    week: int | None
+    questions: int
+    first_due: datetime | None
+
+
+def summarize(counts: Iterable[DueCount], next_due: datetime | None, *, with_next: bool) -> DueSummary:
+    """Due topics, the longest overdue first; `next_due` (the earliest card) only when nothing is due now."""
+    due = sorted((c for c in counts if c.questions), key=lambda c: (c.first_due, c.topic_id is None, c.topic_id or 0))
+    topics = [DueTopic(c.topic_id, c.title or "Other questions", c.week, c.questions) for c in due]
+    return DueSummary(sum(t.questions for t in topics), topics, next_due if not topics and with_next else None)
+
+
 async def due_summary(
     session: AsyncSession, *, user_id: str, course_id: int, now: datetime, with_next: bool = False
 ) -> DueSummary:
     """`with_next`: also when the next review falls due, if nothing is due now."""
     rows = (await session.execute(_DUE, {"user_id": user_id, "course_id": course_id, "now": now})).all()
-    due = sorted((r for r in rows if r.due_now), key=lambda r: (r.first_due, r.topic_id is None, r.topic_id or 0))
-    topics = [DueTopic(r.topic_id, r.title or "Other questions", r.week, int(r.due_now)) for r in due]
-    next_due = min((r.next_due for r in rows), default=None) if not topics and with_next else None
-    return DueSummary(sum(t.questions for t in topics), topics, next_due)
+    counts = [DueCount(r.topic_id, r.title, r.week, int(r.due_now), r.first_due) for r in rows]
+    return summarize(counts, min((r.next_due for r in rows), default=None), with_next=with_next)
 
 
 def announcement(due: DueSummary) -> str:
