@@ -4,6 +4,10 @@ Two kinds of principal reach the API: people (a school's token) and widget visit
 course's widget on one page origin). `current_user` admits people only; the few routes a widget needs use
 `widget_or_user`, which admits a widget token from its own page origin. Which course a widget token may touch is
 checked where courses are looked up (`tutor.courses.visible_course`), so no route can forget that either.
+
+A browser signed in to the site's pages (api/web_session.py) calls the same routes with its session cookie instead
+of a bearer token: the student page's chat, the console's exports. A state-changing request then carries the
+session's CSRF token in a header; a bearer token, when sent, is what counts.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, state_of
+from api.web_session import check_csrf_header, optional_web_session
 from tutor.identity import USER_ROW_WRITTEN, AuthError, Principal, sign_in
 
 bearer = HTTPBearer(auto_error=False, description="A JWT from the school's identity provider")
@@ -23,10 +28,16 @@ async def signed_in(
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     session: AsyncSession = Depends(get_session),
 ) -> Principal:
-    """Whoever the bearer token names, signed in; which routes they may use is for the dependencies below."""
-    if credentials is None:
-        raise AuthError("missing_token", "send `Authorization: Bearer <token>`")
-    principal = await state_of(request).verifier.verify(credentials.credentials)
+    """Whoever the bearer token (or else the browser session) names, signed in; which routes they may use is for
+    the dependencies below."""
+    if credentials is not None:
+        principal = await state_of(request).verifier.verify(credentials.credentials)
+    else:
+        web = await optional_web_session(request)
+        if web is None:
+            raise AuthError("missing_token", "send `Authorization: Bearer <token>`")
+        check_csrf_header(request, web)
+        principal = web.principal
     user = await sign_in(session, principal)
     # A new or refreshed user row is committed at once: work in other sessions refers to it. A sign-in that
     # only read goes on as the route's transaction (a COMMIT and a BEGIN fewer on every chat turn); the

@@ -40,6 +40,26 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def count_new_visitor(request: Request, course_id: int) -> None:
+    """A new anonymous identity (a widget session, a guest on a course's page). A script can claim any origin and
+    any visitor id: the budgets that hold are per client address and per course."""
+    settings = state_of(request).settings
+    await hit(
+        request,
+        f"widget-session-ip:{client_address(request)}",
+        settings.rate_limit_widget_sessions_per_address_hour,
+        3600,
+        "widget sessions from this address",
+    )
+    await hit(
+        request,
+        f"widget-session-course:{course_id}",
+        settings.rate_limit_widget_sessions_per_course_hour,
+        3600,
+        "widget sessions for this course",
+    )
+
+
 def limit(kind: str, *, widget: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates and then counts the request against the user's `kind` budget.
 

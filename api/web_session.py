@@ -2,7 +2,12 @@
 
 Both codes and sessions live in Redis under the SHA-256 of their secret: a leaked Redis dump holds no usable
 cookie or link, a session is revoked by deleting its key, and every API process sees the same sessions. The JSON
-API's bearer tokens are untouched; pages use `current_web_user` / `current_web_teacher` and `csrf_protect`.
+API's bearer tokens are untouched; pages use `current_web_user` / `current_web_teacher` and `csrf_protect`, and
+the JSON API takes the same session from a page's scripts (api/auth.py), with the CSRF token in a header
+(`check_csrf_header`) on every state-changing request.
+
+A session may be scoped to one course: an anonymous visitor of a course's student page (api/pages/learn.py) gets
+a visitor identity for that course only, as the widget's visitors do (`Principal.course_scope`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from tutor.identity import ROLES, USER_ROW_WRITTEN, AuthError, Principal, Role, 
 SESSION_COOKIE = "tutor_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CODE_TTL_S = 10 * 60
 SESSION_TTL_S = 12 * 3600
 _CODE_KEY = "web:code:"
@@ -46,10 +52,15 @@ class WebSession:
     role: Role
     csrf_token: str
     created_at: float
+    course_scope: int | None = None  # an anonymous visitor's course: they reach nothing else
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.user_id, self.role)
+        return Principal(self.user_id, self.role, course_scope=self.course_scope)
+
+    @property
+    def is_visitor(self) -> bool:
+        return self.course_scope is not None
 
 
 def _digest(secret: str) -> str:
@@ -84,8 +95,21 @@ async def redeem_sign_in_code(redis: Redis, code: str) -> Principal | None:
 async def start_session(redis: Redis, principal: Principal) -> tuple[str, WebSession]:
     """A new session (never a reused id, so a planted cookie cannot be promoted); returns the cookie value."""
     secret = secrets.token_urlsafe(32)
-    web = WebSession(_digest(secret), principal.user_id, principal.role, secrets.token_urlsafe(32), time.time())
-    record = {"user_id": web.user_id, "role": web.role, "csrf": web.csrf_token, "created_at": web.created_at}
+    web = WebSession(
+        _digest(secret),
+        principal.user_id,
+        principal.role,
+        secrets.token_urlsafe(32),
+        time.time(),
+        principal.course_scope,
+    )
+    record = {
+        "user_id": web.user_id,
+        "role": web.role,
+        "csrf": web.csrf_token,
+        "created_at": web.created_at,
+        "course": web.course_scope,
+    }
     await redis.set(_SESSION_KEY + web.key, json.dumps(record), ex=SESSION_TTL_S)
     return secret, web
 
@@ -98,7 +122,10 @@ async def load_session(redis: Redis, secret: str | None) -> WebSession | None:
     if raw is None:
         return None
     r = json.loads(raw)
-    return WebSession(key, r["user_id"], r["role"], r["csrf"], float(r["created_at"]))
+    course = r.get("course")
+    return WebSession(
+        key, r["user_id"], r["role"], r["csrf"], float(r["created_at"]), course if isinstance(course, int) else None
+    )
 
 
 async def end_session(redis: Redis, web: WebSession) -> None:
@@ -138,6 +165,11 @@ async def current_web_user(
 ) -> Principal:
     """The session's user, checked against the users row on every request: a deactivated account (or a role an
     admin lowered) stops working at once, not when the cookie expires."""
+    return await web_user(session, web)
+
+
+async def web_user(session: AsyncSession, web: WebSession) -> Principal:
+    """`current_web_user` for a session the handler has in hand (one it has just started)."""
     principal = await sign_in(session, web.principal)
     if session.info.pop(USER_ROW_WRITTEN, False):
         await session.commit()
@@ -158,6 +190,17 @@ async def csrf_protect(request: Request, web: WebSession = Depends(current_web_s
     ):
         value = (await request.form()).get(CSRF_FIELD)  # parsed once: the handler's Form() fields reuse it
         sent = value if isinstance(value, str) else None
-    if not sent or not secrets.compare_digest(sent, web.csrf_token):
-        raise CsrfError("csrf_failed", "this form has expired or did not come from this site; reload and try again")
+    _check_csrf(sent, web)
     return web
+
+
+def check_csrf_header(request: Request, web: WebSession) -> None:
+    """For the JSON API called with the session cookie: a state-changing request names the session's CSRF token in
+    the `X-CSRF-Token` header (a custom header, which another site's page cannot send without our CORS consent)."""
+    if request.method not in SAFE_METHODS:
+        _check_csrf(request.headers.get(CSRF_HEADER), web)
+
+
+def _check_csrf(sent: str | None, web: WebSession) -> None:
+    if not sent or not secrets.compare_digest(sent.encode(), web.csrf_token.encode()):
+        raise CsrfError("csrf_failed", "this form has expired or did not come from this site; reload and try again")

@@ -4,7 +4,8 @@
 
 One API process (uvicorn in a thread of this one), 12 weeks of 4 topics with quizzes, the student's 1,000 sessions
 (4 messages each), quiz responses, review cards and mastery rows; sequential GETs with the session cookie after
-warm-up, timed at the client on the loopback (an upper bound of the server's time), and the CPU time they took.
+warm-up, timed at the client on the loopback (an upper bound of the server's time), the CPU time they took, and
+the SQL statements each page ran (counted at the driver).
 """
 
 from __future__ import annotations
@@ -74,6 +75,20 @@ async def seed(settings) -> int:  # type: ignore[no-untyped-def]
     return rows.course_id
 
 
+def _count_statements():  # type: ignore[no-untyped-def]
+    """From now on, count the statements every engine of this process sends (the API runs in a thread here)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen = [0]
+
+    def count(*_: object) -> None:
+        seen[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    return lambda: seen[0]
+
+
 async def main() -> None:
     async with bench_settings() as settings:
         course_id = await seed(settings)
@@ -101,6 +116,7 @@ async def main() -> None:
                 for _ in range(20):
                     assert (await client.get(target)).status_code == 200
                 samples = []
+                statements = _count_statements()
                 cpu_started = time.process_time()
                 for _ in range(REQUESTS):
                     started = time.perf_counter()
@@ -108,6 +124,7 @@ async def main() -> None:
                     samples.append(1000 * (time.perf_counter() - started))
                     assert page.status_code == 200
                 cpu_ms = 1000 * (time.process_time() - cpu_started) / REQUESTS
+                queries = statements() / REQUESTS
     print(
         json.dumps(
             {
@@ -119,6 +136,7 @@ async def main() -> None:
                 "p95_ms": percentile(samples, 0.95),
                 # This process's CPU per request, server and client together: what contention cannot inflate.
                 "cpu_ms_per_request": round(cpu_ms, 1),
+                "sql_statements_per_page": round(queries, 2),
                 "bytes": len(page.content),
             },
             indent=2,

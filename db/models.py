@@ -121,6 +121,7 @@ class Quiz(Base):
         Index("idx_quizzes_quiz_id", "quiz_id"),
         Index("idx_quizzes_course_id", "course_id"),
         Index("idx_quizzes_module_id", "module_id"),
+        Index("idx_quizzes_made_for", "made_for", postgresql_where=text("made_for IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -137,6 +138,10 @@ class Quiz(Base):
     passing_score: Mapped[int | None] = mapped_column(Integer, server_default=text("70"))
     time_limit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime | None] = mapped_column(Timestamp, server_default=func.now())
+    # 0013: the student a practice or review quiz was made for; NULL for the course's own quizzes.
+    made_for: Mapped[str | None] = mapped_column(
+        String(100), ForeignKey("users.user_id", name="fk_quiz_made_for", ondelete="CASCADE")
+    )
 
 
 class QuizQuestion(Base):
@@ -317,6 +322,7 @@ class QuizAttempt(Base):
         ),
         Index("idx_quiz_attempts_user_id", "user_id"),
         Index("idx_quiz_attempts_quiz_id", "quiz_id"),
+        Index("idx_quiz_attempts_response_id", "response_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

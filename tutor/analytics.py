@@ -79,24 +79,43 @@ SCORE_BUCKETS = text(
     SELECT q.quiz_id, q.title, width_bucket(LEAST(r.score, 99), 0, 100, 10) AS bucket, count(*) AS n,
            round(avg(r.score), 1) AS mean
     FROM quizzes q JOIN quiz_responses r ON r.quiz_id = q.quiz_id
-    WHERE q.course_id = :course_id
+    WHERE q.course_id = :course_id AND q.made_for IS NULL
     GROUP BY q.quiz_id, q.title, bucket
     ORDER BY q.quiz_id, bucket
     """
 )
 
+# Each graded answer is judged against the question as it was asked (the attempt's snapshot) and counted for that
+# question's row, by its id, which a teacher's reordering does not change; an answer's number is only its position
+# at the time. Responses without a snapshot (before 0004) count against the current questions by number. Deleted
+# questions, and the students' own practice and review quizzes, are left out.
 MISSED = text(
     """
-    SELECT q.quiz_id, qq.question_number, qq.question_text, qq.correct_answer,
-           count(*) AS attempts,
-           count(*) FILTER (WHERE COALESCE(r.answers ->> qq.question_number::text, '') <> qq.correct_answer) AS missed
-    FROM quizzes q
-    JOIN quiz_questions qq ON qq.quiz_id = q.quiz_id
-    JOIN quiz_responses r ON r.quiz_id = q.quiz_id
-    WHERE q.course_id = :course_id
-    GROUP BY q.quiz_id, qq.question_number, qq.question_text, qq.correct_answer
-    HAVING count(*) FILTER (WHERE COALESCE(r.answers ->> qq.question_number::text, '') <> qq.correct_answer) > 0
-    ORDER BY missed DESC, attempts DESC, q.quiz_id, qq.question_number
+    WITH graded AS (
+        SELECT r.quiz_id, (e.q ->> 'question_id')::int AS question_id, e.q ->> 'question_text' AS question_text,
+               COALESCE(r.answers ->> (e.q ->> 'question_number'), '') <> (e.q ->> 'correct_answer') AS missed
+        FROM quizzes q
+        JOIN quiz_responses r ON r.quiz_id = q.quiz_id
+        JOIN quiz_attempts a ON a.response_id = r.id
+        CROSS JOIN LATERAL jsonb_array_elements(a.questions) e(q)
+        WHERE q.course_id = :course_id AND q.made_for IS NULL AND a.questions IS NOT NULL
+        UNION ALL
+        SELECT r.quiz_id, qq.id, qq.question_text,
+               COALESCE(r.answers ->> qq.question_number::text, '') <> qq.correct_answer
+        FROM quizzes q
+        JOIN quiz_responses r ON r.quiz_id = q.quiz_id
+        JOIN quiz_questions qq ON qq.quiz_id = q.quiz_id
+        WHERE q.course_id = :course_id AND q.made_for IS NULL
+          AND NOT EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.response_id = r.id AND a.questions IS NOT NULL)
+    )
+    SELECT cur.quiz_id, cur.question_number, cur.question_text, cur.correct_answer,
+           count(*) AS attempts, count(*) FILTER (WHERE g.missed) AS missed
+    FROM graded g
+    JOIN quiz_questions cur ON cur.quiz_id = g.quiz_id
+     AND (cur.id = g.question_id OR (g.question_id IS NULL AND cur.question_text = g.question_text))
+    GROUP BY cur.id, cur.quiz_id, cur.question_number, cur.question_text, cur.correct_answer
+    HAVING count(*) FILTER (WHERE g.missed) > 0
+    ORDER BY missed DESC, attempts DESC, cur.quiz_id, cur.question_number
     LIMIT :limit
     """
 )

@@ -18,9 +18,9 @@ _OVERVIEW = text("""
            (SELECT count(*) FROM modules m WHERE m.course_id = c.course_id) AS weeks,
            (SELECT count(*) FROM topics t JOIN modules m ON m.id = t.module_id WHERE m.course_id = c.course_id)
              AS topics,
-           (SELECT count(*) FROM quizzes q WHERE q.course_id = c.course_id) AS quizzes,
+           (SELECT count(*) FROM quizzes q WHERE q.course_id = c.course_id AND q.made_for IS NULL) AS quizzes,
            (SELECT count(*) FROM quiz_questions qq JOIN quizzes q ON q.quiz_id = qq.quiz_id
-             WHERE q.course_id = c.course_id) AS questions,
+             WHERE q.course_id = c.course_id AND q.made_for IS NULL) AS questions,
            (SELECT count(*) FROM source_files f WHERE f.course_id = c.course_id) AS files,
            (SELECT count(*) FROM (
                SELECT up.user_id FROM user_progress up WHERE up.course_id = c.course_id

@@ -128,13 +128,15 @@ async def full_course(session: AsyncSession, course: Course, *, with_answers: bo
         .scalars()
         .all()
     )
-    quizzes = (await session.execute(select(Quiz).where(Quiz.course_id == cid).order_by(Quiz.id))).scalars().all()
+    # The course's own quizzes: a student's practice and review quizzes are theirs (quizzes.made_for).
+    own = (Quiz.course_id == cid, Quiz.made_for.is_(None))
+    quizzes = (await session.execute(select(Quiz).where(*own).order_by(Quiz.id))).scalars().all()
     questions = (
         (
             await session.execute(
                 select(QuizQuestion)
                 .join(Quiz, QuizQuestion.quiz_id == Quiz.quiz_id)
-                .where(Quiz.course_id == cid)
+                .where(*own)
                 .order_by(QuizQuestion.quiz_id, QuizQuestion.question_number)
             )
         )

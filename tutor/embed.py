@@ -37,6 +37,12 @@ class EmbedSettings(BaseModel):
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
     require_signed_identity: bool = False
 
+    @property
+    def admits_anonymous(self) -> bool:
+        """Anonymous visitors may chat: the teacher opened the widget to some page and did not ask for signed-in
+        students only. The course's student page (/learn) follows the same rule, so it opens nothing new."""
+        return bool(self.embed_key and self.allowed_origins) and not self.require_signed_identity
+
 
 class CourseMetadataPatch(BaseModel):
     """A teacher's edit of courses.metadata: the keys the tutor reads are typed; other keys are kept as given.

@@ -26,7 +26,7 @@ SUMMARIES = text(
         WHERE m.course_id IN (SELECT course_id FROM mine) GROUP BY m.course_id
     ), quiz_counts AS (
         SELECT course_id, count(*) AS quizzes FROM quizzes
-        WHERE course_id IN (SELECT course_id FROM mine) GROUP BY course_id
+        WHERE course_id IN (SELECT course_id FROM mine) AND made_for IS NULL GROUP BY course_id
     ), file_counts AS (
         SELECT course_id, count(*) AS files FROM source_files
         WHERE course_id IN (SELECT course_id FROM mine) GROUP BY course_id

@@ -8,35 +8,54 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tutor.review.due import DueSummary, due_summary
+from tutor.review.due import DueCount, DueSummary, due_summary, summarize
 
-WEEKS = text(
+# The whole outline in one statement: each week with its topics, one aggregate per table (the week quiz's questions,
+# the student's best score, the student's review cards per topic), the student's progress and mastery joined on. A
+# week without topics is one row with NULL topic columns. Cards of no topic (or of one deleted since: the card's
+# topic is then NULL) and the next due time come once, as uncorrelated subqueries on every row.
+OUTLINE = text(
     """
+    WITH week_quiz AS (
+        SELECT DISTINCT ON (q.module_id) q.module_id, q.quiz_id, q.title
+        FROM quizzes q JOIN modules m ON m.id = q.module_id
+        WHERE m.course_id = :course_id AND q.quiz_type = 'module'
+        ORDER BY q.module_id, q.id
+    ), questions AS (
+        SELECT qq.quiz_id, count(*) AS n FROM quiz_questions qq JOIN week_quiz w ON w.quiz_id = qq.quiz_id
+        GROUP BY qq.quiz_id
+    ), best AS (
+        SELECT r.quiz_id, max(r.score) AS score FROM quiz_responses r JOIN week_quiz w ON w.quiz_id = r.quiz_id
+        WHERE r.user_id = :user_id GROUP BY r.quiz_id
+    ), progress AS (
+        SELECT module_id, topic_id, status, progress_percentage FROM user_progress
+        WHERE user_id = :user_id AND course_id = :course_id
+    ), cards AS (
+        SELECT topic_id, count(*) FILTER (WHERE due <= :now) AS due_now,
+               min(due) FILTER (WHERE due <= :now) AS first_due, min(due) AS next_due
+        FROM review_cards WHERE user_id = :user_id AND course_id = :course_id
+        GROUP BY topic_id
+    )
     SELECT m.id, m.week, m.title, m.description,
-           COALESCE(up.status, 'not_started') AS status, COALESCE(up.progress_percentage, 0) AS progress,
-           q.quiz_id, q.title AS quiz_title,
-           (SELECT count(*) FROM quiz_questions qq WHERE qq.quiz_id = q.quiz_id) AS questions,
-           (SELECT max(r.score) FROM quiz_responses r WHERE r.quiz_id = q.quiz_id AND r.user_id = :user_id) AS best
+           COALESCE(wp.status, 'not_started') AS status, COALESCE(wp.progress_percentage, 0) AS progress,
+           w.quiz_id, w.title AS quiz_title, COALESCE(n.n, 0) AS questions, b.score AS best,
+           t.id AS topic_id, t.title AS topic_title, t.estimated_time,
+           COALESCE(tp.status, 'not_started') AS topic_status, tm.mastery, COALESCE(tm.answers, 0) AS answers,
+           COALESCE(c.due_now, 0) AS due_now, c.first_due,
+           (SELECT due_now FROM cards WHERE topic_id IS NULL) AS other_due_now,
+           (SELECT first_due FROM cards WHERE topic_id IS NULL) AS other_first_due,
+           (SELECT min(next_due) FROM cards) AS next_due
     FROM modules m
-    LEFT JOIN user_progress up ON up.module_id = m.id AND up.user_id = :user_id AND up.topic_id IS NULL
-    LEFT JOIN LATERAL (
-        SELECT quiz_id, title FROM quizzes WHERE module_id = m.id AND quiz_type = 'module' ORDER BY id LIMIT 1
-    ) q ON true
-    WHERE m.course_id = :course_id
-    ORDER BY m.week, m.order_index NULLS LAST, m.id
-    """
-)
-
-TOPICS = text(
-    """
-    SELECT t.id, t.module_id, t.title, t.estimated_time, COALESCE(up.status, 'not_started') AS status,
-           tm.mastery, COALESCE(tm.answers, 0) AS answers
-    FROM topics t
-    JOIN modules m ON m.id = t.module_id
-    LEFT JOIN user_progress up ON up.topic_id = t.id AND up.user_id = :user_id
+    LEFT JOIN progress wp ON wp.module_id = m.id AND wp.topic_id IS NULL
+    LEFT JOIN week_quiz w ON w.module_id = m.id
+    LEFT JOIN questions n ON n.quiz_id = w.quiz_id
+    LEFT JOIN best b ON b.quiz_id = w.quiz_id
+    LEFT JOIN topics t ON t.module_id = m.id
+    LEFT JOIN progress tp ON tp.topic_id = t.id
     LEFT JOIN topic_mastery tm ON tm.topic_id = t.id AND tm.user_id = :user_id
+    LEFT JOIN cards c ON c.topic_id = t.id
     WHERE m.course_id = :course_id
-    ORDER BY t.module_id, t.order_index NULLS LAST, t.id
+    ORDER BY m.week, m.order_index NULLS LAST, m.id, t.order_index NULLS LAST, t.id
     """
 )
 
@@ -79,17 +98,25 @@ class StudentOutline:
 
 
 async def student_outline(session: AsyncSession, *, course_id: int, user_id: str, now: datetime) -> StudentOutline:
-    params = {"course_id": course_id, "user_id": user_id}
-    due = await due_summary(session, user_id=user_id, course_id=course_id, now=now, with_next=True)
-    due_by_topic = {t.topic_id: t.questions for t in due.topics}
-    topics: dict[int, list[TopicLine]] = {}
-    for t_id, module_id, title, minutes, status, mastery, answers in (await session.execute(TOPICS, params)).all():
-        line = TopicLine(t_id, title, minutes, status, mastery, int(answers), due_by_topic.get(t_id, 0))
-        topics.setdefault(module_id, []).append(line)
-    weeks = [
-        WeekLine(m_id, week, title, desc, status, int(progress), quiz, quiz_title, int(n), best, topics.get(m_id, []))
-        for m_id, week, title, desc, status, progress, quiz, quiz_title, n, best in (
-            await session.execute(WEEKS, params)
-        ).all()
-    ]
-    return StudentOutline(weeks, due)
+    """One statement (the student page runs it on every view)."""
+    rows = (await session.execute(OUTLINE, {"course_id": course_id, "user_id": user_id, "now": now})).all()
+    if not rows:  # no weeks: the reviews (of a teacher's own quizzes, say) still count
+        return StudentOutline(
+            [], await due_summary(session, user_id=user_id, course_id=course_id, now=now, with_next=True)
+        )
+    weeks: list[WeekLine] = []
+    counts: list[DueCount] = []
+    for r in rows:
+        if not weeks or weeks[-1].module_id != r.id:
+            quiz = (r.quiz_id, r.quiz_title, int(r.questions), r.best)
+            weeks.append(WeekLine(r.id, r.week, r.title, r.description, r.status, int(r.progress), *quiz, []))
+        if r.topic_id is not None:
+            due = int(r.due_now)
+            line = TopicLine(
+                r.topic_id, r.topic_title, r.estimated_time, r.topic_status, r.mastery, int(r.answers), due
+            )
+            weeks[-1].topics.append(line)
+            counts.append(DueCount(r.topic_id, r.topic_title, r.week, due, r.first_due))
+    first = rows[0]
+    counts.append(DueCount(None, None, None, int(first.other_due_now or 0), first.other_first_due))
+    return StudentOutline(weeks, summarize(counts, first.next_due, with_next=True))

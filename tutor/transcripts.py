@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import ChatMessage
+from db.models import ChatMessage, Module, SourceFile, Topic
 from tutor.errors import TutorError
 
 
@@ -222,3 +222,31 @@ async def content_gaps(session: AsyncSession, course_id: int, limit: int = 50) -
         )
         gaps.append(ContentGap(question, int(count), last, closest))
     return gaps
+
+
+@dataclass(frozen=True)
+class CitedTargets:
+    """Which of the files and topics a transcript cites are still in the course: a citation of one deleted since
+    the answer was given is shown without a link (it would open a 404)."""
+
+    files: frozenset[str]
+    topics: frozenset[int]
+
+
+async def cited_targets(session: AsyncSession, course_id: int, messages: list[ChatMessage]) -> CitedTargets:
+    cited = [c for m in messages for c in ((m.metadata_ or {}).get("citations") or []) if isinstance(c, dict)]
+    file_ids = {str(c["file_id"]) for c in cited if c.get("file_id")}
+    topic_ids = {c["topic_id"] for c in cited if isinstance(c.get("topic_id"), int)}
+    files: set[str] = set()
+    topics: set[int] = set()
+    if file_ids:
+        found = select(SourceFile.file_id).where(SourceFile.course_id == course_id, SourceFile.file_id.in_(file_ids))
+        files = set((await session.execute(found)).scalars())
+    if topic_ids:
+        found_topics = (
+            select(Topic.id)
+            .join(Module, Module.id == Topic.module_id)
+            .where(Module.course_id == course_id, Topic.id.in_(topic_ids))
+        )
+        topics = set((await session.execute(found_topics)).scalars())
+    return CitedTargets(frozenset(files), frozenset(topics))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -38,6 +40,7 @@ from tutor.quiz import service as quizzes
 from tutor.quiz.validation import LETTERS
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 
 def _direction(value: str) -> review.Direction:
@@ -192,11 +195,17 @@ async def move_topic(
     return redirect(f"/teach/courses/{module.course_id}?moved=topic-{topic.id}&dir={direction}")
 
 
-@router.post("/teach/quizzes/{quiz_id}/questions/{number}/edit")
-async def edit_question(
-    request: Request,
-    quiz_id: str,
-    number: PathId,
+@dataclass(frozen=True)
+class QuestionForm:
+    """A question form as the teacher filled it in (shown again as typed when it is refused)."""
+
+    question_text: str
+    options: dict[str, str]
+    correct_answer: str
+    explanation: str
+
+
+async def question_form(
     question_text: str = Form(""),
     option_a: str = Form(""),
     option_b: str = Form(""),
@@ -204,28 +213,66 @@ async def edit_question(
     option_d: str = Form(""),
     correct_answer: str = Form(""),
     explanation: str = Form(""),
+) -> QuestionForm:
+    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
+    return QuestionForm(question_text, options, correct_answer, explanation)
+
+
+@dataclass(frozen=True)
+class ConsoleForm:
+    """A teacher's form post (its CSRF token checked), with what showing the course page again needs."""
+
+    request: Request
+    user: Principal
+    web: WebSession
+    session: AsyncSession
+    state: AppState
+
+
+async def console_form(
+    request: Request,
     user: Principal = Depends(current_web_teacher),
     web: WebSession = Depends(csrf_protect),
     session: AsyncSession = Depends(get_session),
     state: AppState = Depends(get_state),
-) -> Response:
-    quiz, course = await quizzes.quiz_for(session, user, quiz_id, manage=True)
-    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
+) -> ConsoleForm:
+    return ConsoleForm(request, user, web, session, state)
+
+
+async def _saved_or_shown_again(
+    c: ConsoleForm, course_id: int, target: str, form: QuestionForm, save: Awaitable[T]
+) -> T | Response:
+    """The save's result; or, when the question is refused (422), the course page with the error in words next to
+    the form (`target`, its id prefix) and what the teacher typed."""
     try:
-        await review.replace_question(
-            session,
-            quiz,
-            number,
-            question_text=question_text,
-            options=options,
-            correct_answer=correct_answer,
-            explanation=explanation,
-        )
+        return await save
     except TutorError as exc:
         if exc.status != 422:
             raise
-        error = FormError(f"q-{quiz_id}-{number}", exc.message, question_text, options, correct_answer, explanation)
-        return await _course_page(request, user, web, session, state, course.course_id, status=422, form_error=error)
+        error = FormError(target, exc.message, form.question_text, form.options, form.correct_answer, form.explanation)
+        return await _course_page(c.request, c.user, c.web, c.session, c.state, course_id, status=422, form_error=error)
+
+
+@router.post("/teach/quizzes/{quiz_id}/questions/{number}/edit")
+async def edit_question(
+    quiz_id: str,
+    number: PathId,
+    form: QuestionForm = Depends(question_form),
+    c: ConsoleForm = Depends(console_form),
+) -> Response:
+    quiz, course = await quizzes.quiz_for(c.session, c.user, quiz_id, manage=True)
+    save = review.replace_question(
+        c.session,
+        quiz,
+        number,
+        question_text=form.question_text,
+        options=form.options,
+        correct_answer=form.correct_answer,
+        explanation=form.explanation,
+    )
+    shown = await _saved_or_shown_again(c, course.course_id, f"q-{quiz_id}-{number}", form, save)
+    if isinstance(shown, Response):
+        return shown
     return redirect(f"/teach/courses/{course.course_id}#q-{quiz_id}-{number}")
 
 
@@ -257,39 +304,25 @@ async def delete_question(
 
 @router.post("/teach/quizzes/{quiz_id}/questions")
 async def add_question(
-    request: Request,
     quiz_id: str,
-    question_text: str = Form(""),
-    option_a: str = Form(""),
-    option_b: str = Form(""),
-    option_c: str = Form(""),
-    option_d: str = Form(""),
-    correct_answer: str = Form(""),
-    explanation: str = Form(""),
-    user: Principal = Depends(current_web_teacher),
-    web: WebSession = Depends(csrf_protect),
-    session: AsyncSession = Depends(get_session),
-    state: AppState = Depends(get_state),
+    form: QuestionForm = Depends(question_form),
+    c: ConsoleForm = Depends(console_form),
 ) -> Response:
-    quiz, course = await quizzes.quiz_for(session, user, quiz_id, manage=True)
-    options = {"A": option_a, "B": option_b, "C": option_c, "D": option_d}
-    try:
-        question = await quizzes.add_question(
-            session,
-            quiz,
-            question_text=question_text.strip(),
-            options={k: v.strip() for k, v in options.items() if v.strip()},
-            correct_answer=correct_answer,
-            explanation=explanation.strip() or None,
-            difficulty=None,
-            question_number=None,
-        )
-    except TutorError as exc:
-        if exc.status != 422:
-            raise
-        error = FormError(f"new-{quiz_id}", exc.message, question_text, options, correct_answer, explanation)
-        return await _course_page(request, user, web, session, state, course.course_id, status=422, form_error=error)
-    await review.mark_reviewed(session, quiz, question.question_number)  # a teacher wrote it
+    quiz, course = await quizzes.quiz_for(c.session, c.user, quiz_id, manage=True)
+    save = quizzes.add_question(
+        c.session,
+        quiz,
+        question_text=form.question_text.strip(),
+        options={k: v.strip() for k, v in form.options.items() if v.strip()},
+        correct_answer=form.correct_answer,
+        explanation=form.explanation.strip() or None,
+        difficulty=None,
+        question_number=None,
+    )
+    question = await _saved_or_shown_again(c, course.course_id, f"new-{quiz_id}", form, save)
+    if isinstance(question, Response):
+        return question
+    await review.mark_reviewed(c.session, quiz, question.question_number)  # a teacher wrote it
     return redirect(f"/teach/courses/{course.course_id}#q-{quiz_id}-{question.question_number}")
 
 

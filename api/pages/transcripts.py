@@ -1,20 +1,19 @@
 """Transcripts in the console: sessions filtered by student, date and text; one session with citations and quiz
-events inline; CSV / JSON Lines export of the same filter (the transcript service the JSON API uses)."""
+events inline. The export links are the JSON API's export of the same filter, which takes the console's session
+cookie (api/auth.py): one export, not a copy for the pages."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, get_state
+from api.deps import get_session
 from api.pages.render import render
 from api.params import PathId
-from api.state import AppState
 from api.web_session import WebSession, current_web_session, current_web_teacher
 from tutor import transcripts
 from tutor.chat import history
@@ -49,6 +48,18 @@ def _filter(
     )
 
 
+def export_query(f: TranscriptFilter) -> str:
+    """The JSON API export's query for this filter (its dates are instants; "to" already includes its day)."""
+    params = {
+        "course_id": f.course_id,
+        "user_id": f.user_id,
+        "from": f.since.isoformat() if f.since else None,
+        "to": f.until.isoformat() if f.until else None,
+        "q": f.q,
+    }
+    return urlencode({k: v for k, v in params.items() if v is not None})
+
+
 @router.get("/teach/courses/{course_id}/transcripts")
 async def transcripts_page(
     request: Request,
@@ -75,37 +86,8 @@ async def transcripts_page(
         page=page,
         filters=filters,
         query=urlencode(filters),
+        export=export_query(f),
         more=urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else None,
-    )
-
-
-@router.get("/teach/courses/{course_id}/transcripts/export")
-async def export(
-    course_id: PathId,
-    format: str = Query("csv", pattern="^(csv|jsonl)$"),
-    student: str | None = Query(None, max_length=100),
-    since: str | None = Query(None, alias="from", max_length=10),
-    until: str | None = Query(None, alias="to", max_length=10),
-    q: str | None = Query(None, max_length=200),
-    user: Principal = Depends(current_web_teacher),
-    session: AsyncSession = Depends(get_session),
-    state: AppState = Depends(get_state),
-) -> StreamingResponse:
-    await visible_course(session, user, course_id, manage=True)
-    f = _filter(course_id, student, since, until, q)
-
-    async def lines() -> AsyncIterator[str]:
-        async with state.sessions() as own:  # the request's session closes before the body streams
-            if format == "csv":
-                yield transcripts.as_csv_line(None)
-            async for row in transcripts.export_rows(own, f):
-                yield transcripts.as_csv_line(row) if format == "csv" else transcripts.as_jsonl_line(row)
-
-    name = f"course-{course_id}-transcripts.{format}"
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv" if format == "csv" else "application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -123,6 +105,7 @@ async def transcript_page(
     if found is None or found.course_id != course_id:
         raise NotFoundError("session_not_found", f"no chat session {session_id} in this course")
     messages = await history.transcript(session, session_id)
+    targets = await transcripts.cited_targets(session, course_id, messages)
     return render(
         request,
         "teach/transcript.html",
@@ -130,6 +113,8 @@ async def transcript_page(
         user=user,
         course=course,
         owner=found,
+        export=export_query(TranscriptFilter(course_id, found.user_id)),
         session_id=session_id,
         messages=messages,
+        targets=targets,
     )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import current_user
 from api.deps import get_session, get_state
 from api.params import FieldId, PathId
-from api.ratelimit import client_address, hit
+from api.ratelimit import count_new_visitor
 from api.routers.assets import static_file
 from api.state import AppState
 from db.models import Course
@@ -141,22 +141,7 @@ async def widget_session(
         raise TutorError(
             "origin_not_allowed", f"this page's origin ({origin or 'none'}) may not embed this course", status=403
         )
-    # A script can claim any origin and any visitor id: the budgets that hold are per address and per course.
-    address = client_address(request)
-    await hit(
-        request,
-        f"widget-session-ip:{address}",
-        settings.rate_limit_widget_sessions_per_address_hour,
-        3600,
-        "widget sessions from this address",
-    )
-    await hit(
-        request,
-        f"widget-session-course:{course.course_id}",
-        settings.rate_limit_widget_sessions_per_course_hour,
-        3600,
-        "widget sessions for this course",
-    )
+    await count_new_visitor(request, course.course_id)
     if body.token:
         host = await state.verifier.verify(body.token)
         if host.is_widget:  # a widget token is not renewed by itself, or a visitor would never have to come back

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,9 @@ class Provider:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": kid})
 
 
-@pytest.fixture
-def provider() -> Iterator[Provider]:
+@contextmanager
+def serve_jwks() -> Iterator[Provider]:
+    """A school's identity provider on the loopback: its JWKS at `.url`, tokens signed by `.token(...)`."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     body = json.dumps({"keys": [{**jwk, "kid": "school-1", "alg": "RS256", "use": "sig"}]}).encode()
@@ -65,14 +67,26 @@ def provider() -> Iterator[Provider]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(JWKS))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     state.url = f"http://127.0.0.1:{server.server_port}/jwks.json"
-    yield state
-    server.shutdown()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+
+
+def idp_settings(settings: Settings, provider: Provider) -> Settings:
+    """`settings` in JWKS mode: people's tokens are the provider's (RS256), widget tokens stay ours."""
+    return settings.model_copy(update={"jwt_jwks_url": provider.url, "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE})
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    with serve_jwks() as state:
+        yield state
 
 
 @pytest.fixture
 async def idp_client(settings: Settings, provider: Provider, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    idp = settings.model_copy(update={"jwt_jwks_url": provider.url, "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE})
-    app = create_app(idp)
+    app = create_app(idp_settings(settings, provider))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -17,10 +19,25 @@ XSS = "<img src=x onerror=alert(1)>"
 
 async def _chat(engine: AsyncEngine, course_id: int) -> None:
     """Two students' sessions: a cited answer, a quiz turn, and questions the course could not answer."""
-    citation = {"number": 1, "file_id": "file_x", "filename": "cells.pdf", "page_start": 3, "topic_title": "Cell parts"}
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO source_files (file_id, course_id, filename) VALUES ('file_x', :c, 'cells.pdf')"),
+            {"c": course_id},
+        )
+        topic = await conn.scalar(
+            text("SELECT t.id FROM topics t JOIN modules m ON m.id = t.module_id WHERE m.course_id = :c LIMIT 1"),
+            {"c": course_id},
+        )
+    cited = {"number": 1, "file_id": "file_x", "filename": "cells.pdf", "page_start": 3}
+    # A file and a topic deleted since the answer: named, never linked (the links would 404).
+    gone = {"number": 2, "file_id": "file_gone", "filename": "old.pdf", "page_start": 9}
+    citations = [
+        {**cited, "topic_id": topic, "topic_title": "Cell parts"},
+        {**gone, "topic_id": 999999, "topic_title": "Old"},
+    ]
     rows = [
         ("stu-a", "sess-a", "user", f"what is osmosis {XSS}", {}),
-        ("stu-a", "sess-a", "assistant", "Osmosis moves water [1].", {"citations": [citation], "grounded": True}),
+        ("stu-a", "sess-a", "assistant", "Osmosis moves water [1].", {"citations": citations, "grounded": True}),
         ("stu-a", "sess-a", "user", "quiz me on week 1", {}),
         (
             "stu-a",
@@ -76,14 +93,26 @@ async def test_transcripts_filter_open_a_session_with_citations_and_quiz_events_
     session_page = await teacher.get(f"{base}/sess-a")
     assert session_page.status_code == 200 and XSS not in session_page.text
     assert 'href="/teach/files/file_x#page=3"' in session_page.text and "cells.pdf, p. 3" in session_page.text
+    assert f'href="/teach/courses/{rows.course_id}#topic-' in session_page.text
+    assert "old.pdf, p. 9" in session_page.text and "file_gone" not in session_page.text
+    assert "#topic-999999" not in session_page.text and 'Old <span class="muted">(since removed' in session_page.text
     assert "Quiz finished: score 25%, not passed" in session_page.text
     assert (await teacher.get(f"{base}/sess-nope")).status_code == 404
 
-    export = await teacher.get(f"{base}/export", params={"format": "csv", "student": "stu-a"})
+    # The export links are the JSON API's export, opened with the console's session cookie.
+    export = await teacher.get(_link(session_page.text, "Export this student's sessions (CSV)"))
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert "what is osmosis" in export.text and "black hole" not in export.text
-    lines = (await teacher.get(f"{base}/export", params={"format": "jsonl"})).text.splitlines()
+    lines = (await teacher.get(_link(listing.text, "JSON Lines"))).text.splitlines()
     assert len(lines) == 10 and json.loads(lines[0])["session_id"]
+    assert (await teacher.get(_link(future.text, "JSON Lines"))).text == ""  # the page's date filter, carried over
+
+
+def _link(page: str, text: str) -> str:
+    found = re.search(r'<a href="([^"]+)">' + re.escape(text) + "</a>", page)
+    assert found, f"no link {text!r}"
+    assert found.group(1).startswith("/api/chat/transcripts/export?")
+    return html.unescape(found.group(1))
 
 
 async def test_analytics_show_progress_scores_missed_questions_grouped_gaps_and_stuck_students(
@@ -142,3 +171,34 @@ async def test_the_embed_page_is_a_console_page_with_the_snippet_origins_and_a_n
     async with engine.connect() as conn:
         rotated = await conn.scalar(text(f"SELECT metadata FROM courses WHERE course_id = {rows.course_id}"))
     assert rotated["embed_key"] != meta["embed_key"]
+
+
+async def test_most_missed_questions_follow_the_question_asked_after_a_teacher_reorders(
+    client: httpx.AsyncClient, auth: Callable[..., dict[str, str]], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    rows = await make_course(sessions, teacher="t-order")
+    teacher = auth("t-order", "teacher")
+    quiz = rows.quiz_ids[0]
+    key = rows.answers[0]
+    first_text = (await client.get(f"/api/quizzes/{quiz}", headers=teacher)).json()["questions"][0]["question_text"]
+    # Two students miss question 1 only; then the teacher moves it to the end.
+    missed_first = {**key, "1": next(letter for letter in "ABCD" if letter != key["1"])}
+    for student in ("stu-o1", "stu-o2"):
+        sent = await client.post(
+            f"/api/quizzes/{quiz}/responses", headers=auth(student), json={"answers": missed_first}
+        )
+        assert sent.status_code == 201
+    order = [*range(2, len(key) + 1), 1]
+    assert (
+        await client.post(f"/api/quizzes/{quiz}/questions/reorder", headers=teacher, json={"order": order})
+    ).is_success
+    # A response after the reorder: the same question (now number 4) missed once more.
+    moved = {**key, str(len(key)): next(letter for letter in "ABCD" if letter != key["1"])}
+    moved.update({str(new): key[str(old)] for new, old in enumerate(order, 1) if old != 1})
+    sent = await client.post(f"/api/quizzes/{quiz}/responses", headers=auth("stu-o3"), json={"answers": moved})
+    assert sent.status_code == 201 and sent.json()["correct_answers"] == len(key) - 1
+
+    missed = (await client.get(f"/api/analytics/courses/{rows.course_id}/missed-questions", headers=teacher)).json()
+    assert [(m["question_number"], m["question_text"], m["missed"], m["attempts"]) for m in missed] == [
+        (len(key), first_text, 3, 3)
+    ]

@@ -110,12 +110,20 @@ async def test_another_teachers_course_is_not_found(
         assert await conn.scalar(text(f"SELECT status FROM courses WHERE course_id = {course_id}")) == "draft"
 
 
-async def test_bearer_tokens_keep_working_and_a_session_cookie_is_not_a_bearer_token(
-    browser_session: Browser, app_client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]
+async def test_bearer_tokens_keep_working_and_the_session_opens_the_api_only_with_its_csrf_token_for_changes(
+    browser_session: Browser, app_client: httpx.AsyncClient, auth: Callable[..., dict[str, str]], engine: AsyncEngine
 ) -> None:
     assert (await app_client.get("/api/courses", headers=auth("t-bearer", "teacher"))).status_code == 200
     teacher = await browser_session("t-bearer", "teacher")
-    assert (await teacher.get("/api/courses")).status_code == 401
+    assert (await teacher.get("/api/courses")).status_code == 200  # reads: the session is enough
+    course = {"title": "Made from the console's session"}
+    forged = await teacher.post("/api/courses", json=course)
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "csrf_failed"
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM courses WHERE created_by = 't-bearer'")) == 0
+    token = csrf_of((await teacher.get("/teach")).text)
+    made = await teacher.post("/api/courses", json=course, headers={"X-CSRF-Token": token})
+    assert made.status_code == 201, made.text
 
 
 async def test_signing_out_revokes_the_session_on_the_server(browser_session: Browser) -> None:

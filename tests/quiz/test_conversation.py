@@ -126,9 +126,12 @@ async def test_a_practice_quiz_on_a_topic_draws_matching_questions(
     question = start.steps[1].question  # type: ignore[union-attr]
     assert question and question.quiz_id.startswith("practice_") and "light" in question.text
     async with db.connect() as conn:
-        assert (
-            await conn.scalar(text(f"SELECT quiz_type FROM quizzes WHERE quiz_id = '{question.quiz_id}'")) == "practice"
-        )
+        made = (
+            await conn.execute(
+                text("SELECT quiz_type, made_for FROM quizzes WHERE quiz_id = :q"), {"q": question.quiz_id}
+            )
+        ).one()
+    assert tuple(made) == ("practice", "stu-practice")  # the student's own: not one of the course's quizzes
     with pytest.raises(TutorError, match="no quiz questions about"):
         await Chat(sessions, "stu-practice2", course.course_id).say("test me on volcanoes")
 

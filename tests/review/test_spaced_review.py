@@ -86,6 +86,12 @@ async def test_missed_questions_come_back_the_next_day_and_review_reschedules_th
     result = await _take_quiz(reviewer, engine, "review", right=lambda i: True)
     assert result["total_questions"] == min(missed, 5) and result["score"] == 100
     assert result["title"].startswith("Review")
+    # The review quiz is the student's, not one of the course's quizzes.
+    for who in (headers, auth("teacher-chat", "teacher")):
+        listed = await clocked_client.get(f"/api/quizzes?course_id={course.course_id}", headers=who)
+        assert listed.status_code == 200 and listed.json()
+        assert result["quiz_id"] not in {q["quiz_id"] for q in listed.json()}
+        assert not any(q["title"].startswith("Review") for q in listed.json())
     clock.advance(timedelta(days=1, hours=1))
     events = await Chat(clocked_client, headers, course.course_id).send("what is anemia?")
     assert not named(events, "review_due") or first(events, "review_due")["questions"] < missed

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChatMessage
@@ -75,36 +76,37 @@ class SessionSummary:
     title: str
 
 
+@cache
+def _sessions_query(by_user: bool, by_course: bool) -> TextClause:
+    """Built once per filter: building the statement cost more than running it (the student page runs it per view)."""
+    where = " AND ".join(
+        [c for c, on in (("user_id = :user_id", by_user), ("course_id = :course_id", by_course)) if on] or ["true"]
+    )
+    return text(
+        f"""
+        SELECT s.session_id, s.course_id, s.user_id, s.started_at, s.last_message_at, s.messages,
+               COALESCE(substr(f.message, 1, 80), '') AS title
+        FROM (
+            SELECT session_id, min(course_id) AS course_id, min(user_id) AS user_id, min(timestamp) AS started_at,
+                   max(timestamp) AS last_message_at, count(*) AS messages, min(id) AS first_id, max(id) AS last_id
+            FROM chat_history WHERE {where}
+            GROUP BY session_id
+            ORDER BY max(timestamp) DESC, max(id) DESC
+            LIMIT :limit
+        ) s
+        JOIN chat_history f ON f.id = s.first_id
+        ORDER BY s.last_message_at DESC, s.last_id DESC
+        """
+    )
+
+
 async def sessions_of(
     session: AsyncSession, *, user_id: str | None, course_id: int | None, limit: int = 50
 ) -> list[SessionSummary]:
-    query = (
-        select(
-            ChatMessage.session_id,
-            func.min(ChatMessage.course_id),
-            func.min(ChatMessage.user_id),
-            func.min(ChatMessage.timestamp),
-            func.max(ChatMessage.timestamp),
-            func.count(),
-            func.min(ChatMessage.id),
-        )
-        .group_by(ChatMessage.session_id)
-        .order_by(func.max(ChatMessage.timestamp).desc(), func.max(ChatMessage.id).desc())
-        .limit(limit)
-    )
-    if user_id is not None:
-        query = query.where(ChatMessage.user_id == user_id)
-    if course_id is not None:
-        query = query.where(ChatMessage.course_id == course_id)
-    rows = (await session.execute(query)).all()
-    # A session's title is its first message.
-    first_ids = [row[6] for row in rows]
-    firsts = dict(
-        (await session.execute(select(ChatMessage.id, ChatMessage.message).where(ChatMessage.id.in_(first_ids)))).all()
-    )
-    return [
-        SessionSummary(row[0], row[1], row[2], row[3], row[4], int(row[5]), firsts.get(row[6], "")[:80]) for row in rows
-    ]
+    """The newest sessions, each titled by its first message, in one statement."""
+    query = _sessions_query(user_id is not None, course_id is not None)
+    rows = await session.execute(query, {"user_id": user_id, "course_id": course_id, "limit": limit})
+    return [SessionSummary(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6]) for r in rows.all()]
 
 
 ReplyStatus = str  # finished | streaming | interrupted | error

@@ -253,6 +253,8 @@ async def quiz_turn(
             choice = QuizChoice(review, True)
         else:
             choice = await choose_quiz(session, course_id, message, quiz_id)
+            if choice.created_practice:
+                choice.quiz.made_for = user_id  # a practice quiz made for this student: not one of the course's
         attempt = await start_attempt(
             session, user_id=user_id, course_id=course_id, session_id=session_id, quiz=choice.quiz
         )

@@ -56,7 +56,7 @@ async def course_quizzes(session: AsyncSession, course_id: int) -> list[tuple[Qu
     rows = await session.execute(
         select(Quiz, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.quiz_id == Quiz.quiz_id)
-        .where(Quiz.course_id == course_id)
+        .where(Quiz.course_id == course_id, Quiz.made_for.is_(None))  # not a student's practice or review
         .order_by(Quiz.module_id.nulls_last(), Quiz.id)
     )
     return [(quiz, int(n)) for quiz, n in rows.all()]
@@ -94,30 +94,30 @@ async def submit_attempt(
     ]
     if problems:
         raise QuizInputError("invalid_answers", "; ".join(problems))
-    if attempt_key:
-        # The key makes a resubmitted attempt (a retried POST) count once.
-        try:
-            async with session.begin_nested():
-                session.add(
-                    QuizAttempt(
-                        attempt_id=rest_attempt_id(quiz.quiz_id, user.user_id, attempt_key),
-                        session_id=f"rest:{uuid.uuid4().hex}",
-                        user_id=user.user_id,
-                        course_id=quiz.course_id,
-                        quiz_id=quiz.quiz_id,
-                        status="finished",
-                        question_numbers=[q.question_number for q in qs],
-                        questions=snapshot(qs),
-                        answers=answers,
-                        position=len(qs) + 1,
-                    )
-                )
-        except IntegrityError:
-            raise ConflictError("attempt_already_submitted", "this attempt was already submitted") from None
+    # Every submission keeps the questions as they were asked (analytics read its answers against them, whatever
+    # a teacher reorders later); a key makes a resubmitted attempt (a retried POST) count once.
+    attempt = QuizAttempt(
+        attempt_id=rest_attempt_id(quiz.quiz_id, user.user_id, attempt_key) if attempt_key else f"rest:{uuid.uuid4()}",
+        session_id=f"rest:{uuid.uuid4().hex}",
+        user_id=user.user_id,
+        course_id=quiz.course_id,
+        quiz_id=quiz.quiz_id,
+        status="finished",
+        question_numbers=[q.question_number for q in qs],
+        questions=snapshot(qs),
+        answers=answers,
+        position=len(qs) + 1,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(attempt)
+    except IntegrityError:
+        raise ConflictError("attempt_already_submitted", "this attempt was already submitted") from None
     result = grade([AttemptQuestion.of(q) for q in qs], answers, quiz.passing_score)
     response = await record_response(
         session, quiz=quiz, user_id=user.user_id, answers=answers, result=result, time_taken=time_taken or 0
     )
+    attempt.response_id = response.id
     correct = {g.question_number: g.is_correct for g in result.questions}
     await record_graded(
         session,

@@ -16,10 +16,15 @@ class AttemptQuestion:
     options: dict[str, str]
     correct_answer: str
     explanation: str | None
+    # The quiz_questions row it was (its id survives reorders and edits): analytics count answers against it.
+    # None in snapshots taken before it was kept.
+    question_id: int | None = None
 
     @classmethod
     def of(cls, row: QuizQuestion) -> AttemptQuestion:
-        return cls(row.question_number, row.question_text, dict(row.options), row.correct_answer, row.explanation)
+        return cls(
+            row.question_number, row.question_text, dict(row.options), row.correct_answer, row.explanation, row.id
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AttemptQuestion:
@@ -29,6 +34,7 @@ class AttemptQuestion:
             {str(k): str(v) for k, v in dict(data["options"]).items()},
             str(data["correct_answer"]),
             None if data.get("explanation") is None else str(data["explanation"]),
+            None if data.get("question_id") is None else int(data["question_id"]),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Module, Quiz, QuizQuestion, ReviewCard, Topic
+from db.models import Quiz, QuizQuestion, ReviewCard, Topic
 from tutor.errors import NotFoundError
 
 REVIEW_SIZE = 5
@@ -30,27 +31,47 @@ class DueSummary:
     next_due: datetime | None  # the earliest time something is due, when nothing is due now
 
 
+# One aggregate over the student's cards in the course: what is due now per topic, and the next due time (a page
+# shows it when nothing is due). A student's cards in a course are a few hundred at most.
+_DUE = text(
+    """
+    SELECT rc.topic_id, t.title, m.week,
+           count(*) FILTER (WHERE rc.due <= :now) AS due_now, min(rc.due) FILTER (WHERE rc.due <= :now) AS first_due,
+           min(rc.due) AS next_due
+    FROM review_cards rc
+    LEFT JOIN topics t ON t.id = rc.topic_id
+    LEFT JOIN modules m ON m.id = t.module_id
+    WHERE rc.user_id = :user_id AND rc.course_id = :course_id
+    GROUP BY rc.topic_id, t.title, m.week
+    """
+)
+
+
+@dataclass(frozen=True)
+class DueCount:
+    """A topic's cards (topic None: cards of no topic): how many are due now, and since when."""
+
+    topic_id: int | None
+    title: str | None
+    week: int | None
+    questions: int
+    first_due: datetime | None
+
+
+def summarize(counts: Iterable[DueCount], next_due: datetime | None, *, with_next: bool) -> DueSummary:
+    """Due topics, the longest overdue first; `next_due` (the earliest card) only when nothing is due now."""
+    due = sorted((c for c in counts if c.questions), key=lambda c: (c.first_due, c.topic_id is None, c.topic_id or 0))
+    topics = [DueTopic(c.topic_id, c.title or "Other questions", c.week, c.questions) for c in due]
+    return DueSummary(sum(t.questions for t in topics), topics, next_due if not topics and with_next else None)
+
+
 async def due_summary(
     session: AsyncSession, *, user_id: str, course_id: int, now: datetime, with_next: bool = False
 ) -> DueSummary:
-    """`with_next`: also when the next review falls due, if nothing is due now (a second query)."""
-    rows = (
-        await session.execute(
-            select(ReviewCard.topic_id, Topic.title, Module.week, func.count(), func.min(ReviewCard.due))
-            .outerjoin(Topic, Topic.id == ReviewCard.topic_id)
-            .outerjoin(Module, Module.id == Topic.module_id)
-            .where(ReviewCard.user_id == user_id, ReviewCard.course_id == course_id, ReviewCard.due <= now)
-            .group_by(ReviewCard.topic_id, Topic.title, Module.week)
-            .order_by(func.min(ReviewCard.due), ReviewCard.topic_id)
-        )
-    ).all()
-    topics = [DueTopic(t, title or "Other questions", week, int(n)) for t, title, week, n, _ in rows]
-    next_due = None
-    if not topics and with_next:
-        next_due = await session.scalar(
-            select(func.min(ReviewCard.due)).where(ReviewCard.user_id == user_id, ReviewCard.course_id == course_id)
-        )
-    return DueSummary(sum(t.questions for t in topics), topics, next_due)
+    """`with_next`: also when the next review falls due, if nothing is due now."""
+    rows = (await session.execute(_DUE, {"user_id": user_id, "course_id": course_id, "now": now})).all()
+    counts = [DueCount(r.topic_id, r.title, r.week, int(r.due_now), r.first_due) for r in rows]
+    return summarize(counts, min((r.next_due for r in rows), default=None), with_next=with_next)
 
 
 def announcement(due: DueSummary) -> str:
@@ -93,6 +114,7 @@ async def review_quiz(session: AsyncSession, *, user_id: str, course_id: int, no
         description=f"{len(due)} questions due for review",
         quiz_type="practice",
         passing_score=70,
+        made_for=user_id,  # the student's, not the course's: kept out of its quiz lists
     )
     session.add(quiz)
     await session.flush()

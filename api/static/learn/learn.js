@@ -1,13 +1,13 @@
 // The student's course page: the chat on the same SSE stream as the widget, answers through the widget's renderer.
 const main = document.querySelector("main");
 const course = Number(main.dataset.course);
-const token = main.dataset.token;
 const $ = (s) => document.querySelector(s);
 const log = $(".log"), form = $(".ask"), input = $("#question"), problem = $(".problem");
 const stopButton = $(".stop"), sendButton = $(".send");
 let sessionId = null, controller = null;
 const renderer = import("/widget/render.js").catch(() => null);
-const auth = { Authorization: `Bearer ${token}` };
+// The JSON API takes this page's session cookie; a request that changes something names the session's CSRF token.
+const auth = { "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content };
 
 function showProblem(text) { problem.textContent = text; problem.hidden = !text; }
 
