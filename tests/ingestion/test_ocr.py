@@ -47,7 +47,9 @@ async def test_a_mixed_pdf_is_one_course_whose_scanned_page_is_recognised_flagge
     assert "1 page recognised by OCR" in job["message"]
     assert job["result"]["recognised_pages"] == {"handout.pdf": [2]}
     chunks = await _rows(
-        db, "SELECT chunk_id, text, page_start, ocr, ocr_confidence FROM course_chunks WHERE course_id = :c", c=course_id
+        db,
+        "SELECT chunk_id, text, page_start, ocr, ocr_confidence FROM course_chunks WHERE course_id = :c",
+        c=course_id,
     )
     typed = [c for c in chunks if "smallest unit of life" in c["text"]]
     scanned = [c for c in chunks if "chloroplasts" in c["text"] and "carbon dioxide" in c["text"]]
