@@ -19,6 +19,7 @@ SCANNED = (
     "Photosynthesis",
     ["Plants capture sunlight in their chloroplasts and turn carbon dioxide and water into sugar."],
 )
+SCANNED_TOO = ("Respiration", ["Cells release the energy stored in sugar inside their mitochondria."])
 
 
 async def _rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
@@ -35,45 +36,35 @@ async def _job(engine: AsyncEngine, course_id: int) -> Any:
     return job
 
 
-async def test_a_mixed_pdf_is_one_course_whose_scanned_page_is_recognised_flagged_and_counted(
+async def test_scanned_pages_are_recognised_into_one_course_flagged_counted_and_unreadable_ones_named(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
 ) -> None:
-    pdf = scanned_pdf([TYPED, page_picture(SCANNED)])
+    """One upload of a mixed PDF (a typed page, a scanned one) and a scanned-only PDF (which used to fail with
+    "no text layer") whose second page's picture is damaged."""
+    mixed = scanned_pdf([TYPED, page_picture(SCANNED)])
+    unreadable = page_picture(("Unreadable", ["This picture's data is damaged."]))
+    scan = scanned_pdf([page_picture(SCANNED_TOO), unreadable], broken_pictures=(2,))
 
-    course_id = await ingest_course(settings, sessions, [("handout.pdf", pdf)], title="Biology")
+    course_id = await ingest_course(settings, sessions, [("handout.pdf", mixed), ("scan.pdf", scan)], title="Biology")
 
     job = await _job(db, course_id)
     assert job["status"] == "completed", job
-    assert "1 page recognised by OCR" in job["message"]
-    assert job["result"]["recognised_pages"] == {"handout.pdf": [2]}
+    assert "handout.pdf: 1 page recognised by OCR" in job["message"]
+    assert "scan.pdf: 1 page recognised by OCR" in job["message"]
+    assert "scan.pdf: 1 page without text skipped (its picture cannot be read): 2" in job["message"]
+    assert job["result"]["recognised_pages"] == {"handout.pdf": [2], "scan.pdf": [1]}
+    assert job["result"]["scanned_pages"] == {"scan.pdf": [2]}
     chunks = await _rows(
         db,
-        "SELECT chunk_id, text, page_start, ocr, ocr_confidence FROM course_chunks WHERE course_id = :c",
+        "SELECT chunk_id, filename, text, page_start, ocr, ocr_confidence FROM course_chunks WHERE course_id = :c",
         c=course_id,
     )
     typed = [c for c in chunks if "smallest unit of life" in c["text"]]
-    scanned = [c for c in chunks if "chloroplasts" in c["text"] and "carbon dioxide" in c["text"]]
-    assert typed and all(not c["ocr"] and c["ocr_confidence"] is None for c in typed if c["page_start"] == 1)
+    scanned = [c for c in chunks if c["filename"] == "handout.pdf" and "chloroplasts" in c["text"]]
+    assert typed and all(not c["ocr"] and c["ocr_confidence"] is None for c in typed)
     assert scanned and all(c["ocr"] and 0.8 < c["ocr_confidence"] <= 1 for c in scanned)
+    assert "carbon dioxide and water into sugar" in " ".join(c["text"] for c in scanned)
+    assert any(c["filename"] == "scan.pdf" and "mitochondria" in c["text"] and c["ocr"] for c in chunks)
     # The index carries the same flag and confidence (the chat's citations and a reindex see them alike).
     indexed = open_vector_store(settings).records(course_id, [c["chunk_id"] for c in scanned])
-    assert all(r.metadata.ocr and r.metadata.ocr_confidence for r in indexed.values())
-    weeks = await _rows(db, "SELECT title FROM modules WHERE course_id = :c ORDER BY week", c=course_id)
-    assert [w["title"] for w in weeks] == ["Cells", "Photosynthesis"]
-
-
-async def test_a_scanned_only_pdf_ingests_and_a_page_whose_picture_cannot_be_read_is_skipped_by_name(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
-) -> None:
-    unreadable = page_picture(("Unreadable", ["This picture's data is damaged."]))
-    pdf = scanned_pdf([page_picture(SCANNED), unreadable], broken_pictures=(2,))
-
-    course_id = await ingest_course(settings, sessions, [("scan.pdf", pdf)], title="Scanned")
-
-    job = await _job(db, course_id)
-    assert job["status"] == "completed", job
-    assert job["result"]["recognised_pages"] == {"scan.pdf": [1]}
-    assert job["result"]["scanned_pages"] == {"scan.pdf": [2]}
-    assert "1 page without text skipped (its picture cannot be read): 2" in job["message"]
-    chunks = await _rows(db, "SELECT text, ocr FROM course_chunks WHERE course_id = :c", c=course_id)
-    assert any("chloroplasts" in c["text"] and c["ocr"] for c in chunks)
+    assert indexed and all(r.metadata.ocr and r.metadata.ocr_confidence for r in indexed.values())
