@@ -190,7 +190,10 @@ class Ingestor:
 
         def report(count: int) -> None:
             message = f"Recognising the text of {count} scanned page(s) {what} (OCR, a few seconds a page)"
-            asyncio.run_coroutine_threadsafe(jobs.report(self.sessions, job_id, progress, message), loop).result(30)
+            try:
+                asyncio.run_coroutine_threadsafe(jobs.report(self.sessions, job_id, progress, message), loop).result(30)
+            except Exception:  # progress is for show: a report that fails must not fail the reading
+                log.warning("job %s: could not report OCR progress", job_id, exc_info=True)
 
         return report
 
