@@ -98,7 +98,8 @@ def recognise_sandboxed(data: bytes, pages: list[int], limits: OcrLimits) -> dic
 def _why_stopped(code: int, timed_out: bool, limits: OcrLimits, stderr: str) -> str:
     if timed_out or code == -signal.SIGXCPU:
         return f"over its time limit ({limits.max_cpu_s_per_page} CPU s a page)"
-    if code == -signal.SIGKILL or "memory" in stderr.lower() or "alloc" in stderr.lower():
+    # Out of address space shows as a failed allocation, or as a library that cannot be mapped while importing.
+    if code == -signal.SIGKILL or any(w in stderr.lower() for w in ("memory", "alloc", "map segment")):
         return f"over its memory limit ({limits.max_memory_mb} MB)"
     return f"the recognizer failed ({stderr or code})"
 
