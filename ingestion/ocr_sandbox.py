@@ -69,12 +69,14 @@ def recognise_sandboxed(data: bytes, pages: list[int], limits: OcrLimits) -> dic
     )
     assert proc.stdin is not None and proc.stdout is not None
     deadline = time.monotonic() + WALL_FACTOR * limits.cpu_s(len(pages))
+    timed_out = False
     try:
         _send(proc.stdin, _OcrRequest(data, tuple(pages), limits))
         proc.stdin.close()
         while len(results) < len(pages):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([proc.stdout], [], [], remaining)[0]:
+                timed_out = True
                 break
             answer = _receive(proc.stdout)
             assert isinstance(answer, PageOcr)
@@ -82,7 +84,9 @@ def recognise_sandboxed(data: bytes, pages: list[int], limits: OcrLimits) -> dic
     except (EOFError, BrokenPipeError):
         pass  # the child died: its exit status says why
     finally:
-        timed_out = proc.poll() is None and len(results) < len(pages)
+        if not timed_out:  # a child that closed its output is exiting: its status says why
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         code = proc.wait()
