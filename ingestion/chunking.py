@@ -27,6 +27,7 @@ class ChunkDraft:
     text: str
     page_start: int
     page_end: int
+    confidence: float | None = None  # its text (some of it) was recognised by OCR, with this mean confidence
 
 
 @cache
@@ -122,10 +123,19 @@ def _split_text(
         found_start, found_end = getattr(node, "start_char_idx", None), getattr(node, "end_char_idx", None)
         start = int(found_start) if found_start is not None else max(0, text.find(content[:50]))
         end = int(found_end) if found_end is not None else start + len(content)
-        first = pages[max(0, bisect.bisect_right(starts, start) - 1)]
-        last = pages[max(0, bisect.bisect_right(starts, max(start, end - 1)) - 1)]
-        chunks.append(ChunkDraft(i, content, first, last))
+        first_index = max(0, bisect.bisect_right(starts, start) - 1)
+        last_index = max(0, bisect.bisect_right(starts, max(start, end - 1)) - 1)
+        confidence = _confidence(paragraphs[first_index : last_index + 1])
+        chunks.append(ChunkDraft(i, content, pages[first_index], pages[last_index], confidence))
     return chunks
+
+
+def _confidence(paragraphs: list[Paragraph]) -> float | None:
+    """The mean OCR confidence of the recognised paragraphs a chunk draws on (by length); None if there are none."""
+    known = [(p.confidence, len(p.text)) for p in paragraphs if p.confidence is not None]
+    if not known:
+        return None
+    return round(sum(c * n for c, n in known) / max(1, sum(n for _, n in known)), 4)
 
 
 def chunk_id(course_id: int, file_checksum: str, topic_order: int, index: int) -> str:

@@ -73,12 +73,13 @@ class IngestResult:
     questions: int
     chunks: int
     pages: int
-    scanned_pages: dict[str, list[int]]
+    scanned_pages: dict[str, list[int]]  # pages left without text (pictures, blank, not recognised)
     file_ids: list[str]
     quiz_sources: dict[str, int]
     week_sources: dict[str, int]
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)  # e.g. chapters merged to respect max_weeks, back matter left out
+    recognised_pages: dict[str, list[int]] = field(default_factory=dict)  # scanned pages whose text came from OCR
 
     @property
     def summary(self) -> str:
@@ -105,6 +106,8 @@ def chunk_records(course_id: int, chunks: list[PlannedChunk], ids: ReservedIds) 
                 filename=p.file.filename,
                 page_start=p.chunk.page_start,
                 page_end=p.chunk.page_end,
+                ocr=p.chunk.confidence is not None,
+                ocr_confidence=p.chunk.confidence,
             ),
         )
         for p in chunks
@@ -186,6 +189,7 @@ async def write_course(
             "write": round(time.perf_counter() - started, 3),
         },
         notes=plan.notes,
+        recognised_pages={d.filename: list(d.recognised_pages) for d in plan.docs if d.recognised_pages},
     )
 
 

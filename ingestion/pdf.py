@@ -1,18 +1,21 @@
 """PDF to text with page numbers: reading order, headings (outline or font size), clean paragraphs.
 
 Headers, footers and page numbers are removed; hyphenated line breaks are joined; pages without a text
-layer are reported as scanned rather than silently skipped.
+layer that look like printed text are reported as scanned (for `ingestion.ocr` to recognise), pictures and blank
+pages as skipped with their reason, never silently.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pymupdf
 
 from ingestion.errors import IngestionError
@@ -27,6 +30,9 @@ SPACES = re.compile(r"\s+")
 MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
 MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 NUMBERING = re.compile(r"^\s*(chapter\s+|part\s+|section\s+)?((\d+|[ivxlc]+)(\.\d+)*\.?)\s+", re.I)
+# A page with fewer characters than this (a scanner's stamp, a page number) and a picture over much of it is a scan.
+MIN_TEXT_CHARS = 50
+SCAN_COVER = 0.3  # share of the page under pictures for a page with a few characters to count as a scan
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Paragraph:
     text: str
     page: int
     kind: BlockKind = "text"
+    confidence: float | None = None  # recognised by OCR with this confidence (0-1); None: from the text layer
 
 
 @dataclass
@@ -63,8 +70,10 @@ class ParsedDocument:
     page_count: int
     pages: list[PageText]
     sections: list[Section]
-    scanned_pages: list[int]
+    scanned_pages: list[int]  # no text layer, look like printed text: to recognise (after OCR: still without text)
     has_outline: bool
+    recognised_pages: dict[int, float] = field(default_factory=dict)  # page -> mean OCR confidence of its text
+    skipped_pages: dict[int, str] = field(default_factory=dict)  # page without text -> why it was left out
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class Block:
     y1: float
     kind: BlockKind = "text"
     cells: tuple[tuple[float, str], ...] = ()  # a table row laid out in cells: (left edge, text) of each
+    confidence: float | None = None  # recognised by OCR (see Paragraph)
 
 
 def _ends(data: bytes | Path) -> tuple[bytes, bytes]:
@@ -291,11 +301,24 @@ def _merge_lines(blocks: list[Block]) -> list[Block]:
             and abs(prev.x0 - b.x0) < 3 * b.size
         ):
             merged[-1] = replace(
-                prev, text=f"{prev.text} {b.text}", x0=min(prev.x0, b.x0), x1=max(prev.x1, b.x1), y1=b.y1
+                prev,
+                text=f"{prev.text} {b.text}",
+                x0=min(prev.x0, b.x0),
+                x1=max(prev.x1, b.x1),
+                y1=b.y1,
+                confidence=joined_confidence(prev, b),
             )
         else:
             merged.append(b)
     return merged
+
+
+def joined_confidence(*blocks: Block) -> float | None:
+    """The OCR confidence of blocks joined into one: their mean weighted by length; None when none was recognised."""
+    known = [(b.confidence, len(b.text)) for b in blocks if b.confidence is not None]
+    if not known:
+        return None
+    return sum(c * n for c, n in known) / max(1, sum(n for _, n in known))
 
 
 def _join_code(a: Block, b: Block) -> Block:
@@ -398,7 +421,57 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", NUMBERING.sub("", text.lower()))
 
 
-def parse_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> ParsedDocument:
+def _needs_ocr(page: Any, blocks: list[Block]) -> bool:
+    """No text layer (or a few characters) where something is drawn: a scan, or text drawn as outlines."""
+    chars = sum(len(b.text.replace(" ", "")) for b in blocks)
+    if chars >= MIN_TEXT_CHARS:
+        return False
+    if not chars:
+        return bool(page.get_images() or page.get_drawings())
+    area = abs(page.rect)
+    covered = sum(abs(pymupdf.Rect(info["bbox"]) & page.rect) for info in page.get_image_info())  # type: ignore[no-untyped-call]
+    return bool(area) and covered >= SCAN_COVER * area
+
+
+def _not_text(page: Any) -> str | None:
+    """Why a page without a text layer is not worth recognising (a picture, blank), from a 40-dpi drawing of it;
+    None when it looks like printed text: mostly paper of one tone, with some ink on it."""
+    pix = page.get_pixmap(dpi=40, colorspace=pymupdf.csGRAY, alpha=False)
+    gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
+    counts = np.bincount(gray.ravel(), minlength=256)
+    paper = int(counts.argmax())
+    near = counts[max(0, paper - 24) : paper + 25].sum() / gray.size
+    ink = (counts[: max(0, paper - 80)].sum() + counts[paper + 81 :].sum()) / gray.size
+    if near < 0.6 or ink > 0.3:  # text pages measured: 80-95% paper, 2-15% ink; photos and noise are neither
+        return "it looks like a picture, not text"
+    if ink < 0.002:
+        for image in page.get_images():
+            # MuPDF draws a picture it cannot decode as nothing, with a warning instead of an error.
+            pymupdf.TOOLS.reset_mupdf_warnings()  # type: ignore[no-untyped-call]
+            try:
+                pymupdf.Pixmap(page.parent, image[0])  # type: ignore[no-untyped-call]
+            except Exception:
+                return "its picture cannot be read"
+            if "error" in pymupdf.TOOLS.mupdf_warnings():  # type: ignore[no-untyped-call]
+                return "its picture cannot be read"
+        return "it is blank"
+    return None
+
+
+def _not_text_safely(page: Any) -> str | None:
+    try:
+        return _not_text(page)
+    except Exception as exc:  # a picture that cannot be decoded leaves its page out, not the whole file
+        return f"its picture cannot be read ({str(exc)[:120] or type(exc).__name__})"
+
+
+def parse_pdf(
+    data: bytes, filename: str, *, max_pages: int | None = None, ocr: Mapping[int, Sequence[Block]] | None = None
+) -> ParsedDocument:
+    """The document's text and sections. `ocr`: the blocks recognised on scanned pages (`ingestion.ocr`), which
+    take the place of what little text those pages had. Without them, a PDF whose only content is scanned pages
+    comes back without sections (and its `scanned_pages` to recognise) instead of failing."""
+    ocr = ocr or {}
     doc = _open(data, filename)
     try:
         if max_pages is not None and doc.page_count > max_pages:
@@ -406,25 +479,38 @@ def parse_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> Pa
         raw: list[list[Block]] = []
         heights: list[float] = []
         scanned: list[int] = []
+        skipped: dict[int, str] = {}
         for index in range(doc.page_count):
             try:
                 page = doc.load_page(index)
                 blocks = _blocks(page, index + 1)
+                if index + 1 in ocr:
+                    blocks = list(ocr[index + 1])
+                elif _needs_ocr(page, blocks):
+                    reason = _not_text_safely(page)
+                    if reason:
+                        skipped[index + 1] = reason
+                    else:
+                        scanned.append(index + 1)
             except Exception:
                 raise IngestionError("corrupt_pdf", f"page {index + 1} cannot be read; is the file complete?") from None
-            if not blocks and (page.get_images() or page.get_drawings()):
-                scanned.append(index + 1)
             raw.append(_tables(_reading_order(blocks, page.rect.width)))
             heights.append(page.rect.height)
         toc = doc.get_toc(simple=True)
     finally:
         doc.close()
+    raw = _snap_recognised_sizes(raw)
     sizes = Counter[float]()
     for blocks in raw:
         for b in blocks:
             sizes[b.size] += len(b.text) if b.kind == "text" else 0
+    if not sizes and scanned:
+        blank = [PageText(i + 1, "") for i in range(len(raw))]
+        return ParsedDocument(filename, len(raw), blank, [], scanned, False, skipped_pages=skipped)
     if not sizes:
-        raise IngestionError("empty_pdf", "the PDF has no text layer (scanned images only?); upload a text PDF")
+        raise IngestionError(
+            "empty_pdf", "the PDF has no text layer and no page looks like printed text; upload a text PDF"
+        )
     body = sizes.most_common(1)[0][0]
     pages = _strip_margins(raw, heights, body)
     # Small print (footnotes, figure labels) stays out of the running text.
@@ -440,7 +526,35 @@ def parse_pdf(data: bytes, filename: str, *, max_pages: int | None = None) -> Pa
         sections=_sections(pages, headings, filename),
         scanned_pages=scanned,
         has_outline=bool(usable_toc),
+        recognised_pages=_recognised(pages, set(ocr)),
+        skipped_pages=skipped,
     )
+
+
+def _snap_recognised_sizes(pages: list[list[Block]]) -> list[list[Block]]:
+    """Recognised text's sizes are estimates from its height: each takes the nearest size the text layer uses
+    (within 15%), so a scanned page's body text and headings rank with the typed pages' own."""
+    typed = sorted({b.size for blocks in pages for b in blocks if b.confidence is None and b.kind == "text"})
+    if not typed:
+        return pages
+
+    def snap(b: Block) -> Block:
+        if b.confidence is None:
+            return b
+        near = min(typed, key=lambda size: abs(size - b.size))
+        return replace(b, size=near) if abs(near - b.size) <= 0.15 * near else b
+
+    return [[snap(b) for b in blocks] for blocks in pages]
+
+
+def _recognised(pages: list[list[Block]], numbers: set[int]) -> dict[int, float]:
+    """Each page recognised by OCR that kept text, with the mean confidence of what it kept."""
+    out = {}
+    for number in sorted(numbers):
+        confidence = joined_confidence(*pages[number - 1]) if number <= len(pages) else None
+        if confidence is not None:
+            out[number] = round(confidence, 3)
+    return out
 
 
 Heading = tuple[int, str]  # (level, title)
@@ -497,7 +611,7 @@ def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading]
                 level, title = headings[(p, i)]
                 current = Section(level, title, p, p)
                 continue
-            current.paragraphs.append(Paragraph(_markdown(b), p, b.kind))
+            current.paragraphs.append(Paragraph(_markdown(b), p, b.kind, b.confidence))
             current.page_end = p
     sections.append(current)
     # The untitled lead-in before the first heading is kept only when it has text.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -34,10 +34,11 @@ from ingestion.course_writer import (
 )
 from ingestion.errors import IngestionError
 from ingestion.liveness import default_worker_name, heartbeat
+from ingestion.ocr_sandbox import OcrLimits, parse_with_ocr, scanned_notes
 from ingestion.pdf import ParsedDocument
 from ingestion.quizgen import QuestionDraft, generate_module_quiz, glossary
 from ingestion.quizgen_llm import generate_with_llm
-from ingestion.sandbox import ParseLimits, parse_pdf_sandboxed
+from ingestion.sandbox import ParseLimits
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, build_structure
 from ingestion.weeks_llm import write_week
@@ -138,12 +139,17 @@ class Ingestor:
                 data = await asyncio.to_thread(self.storage.get, f.file_path or "")
                 # Two uploads may share a name; citations must still tell them apart.
                 name = f.filename if f.filename not in files_by_name else f"{f.filename} ({i})"
-                doc = await asyncio.to_thread(parse_pdf_sandboxed, data, name, ParseLimits.from_settings(self.settings))
+                doc = await asyncio.to_thread(
+                    parse_with_ocr,
+                    data,
+                    name,
+                    ParseLimits.from_settings(self.settings),
+                    OcrLimits.from_settings(self.settings),
+                    on_ocr=self._reporter(job_id, 2 + int(20 * (i - 1) / len(files)), f"of {f.filename}"),
+                )
             files_by_name[name] = f
             docs.append(doc)
-            if doc.scanned_pages:
-                pages = ", ".join(str(p) for p in doc.scanned_pages[:20])
-                notes.append(f"{name}: {len(doc.scanned_pages)} page(s) without text (scanned?) skipped: {pages}")
+            notes += scanned_notes(doc)
         note = (" Note: " + "; ".join(notes)) if notes else ""
         await jobs.report(
             self.sessions, job_id, 25, f"Structuring {sum(d.page_count for d in docs)} pages into weeks.{note}"
@@ -175,8 +181,21 @@ class Ingestor:
         await self._embed_and_store(job_id, course_id, chunk_records(course_id, chunks, ids), note)
         await jobs.report(self.sessions, job_id, 92, f"Saving the course.{note}")
         return CoursePlan(
-            docs, modules, quizzes, chunks, ids, files_by_name, quiz_sources, week_sources, structure.notes
+            docs, modules, quizzes, chunks, ids, files_by_name, quiz_sources, week_sources, [*notes, *structure.notes]
         )
+
+    def _reporter(self, job_id: str, progress: int, what: str) -> Callable[[int], None]:
+        """A callback for the parsing thread: says on the job that `count` scanned pages are being recognised."""
+        loop = asyncio.get_running_loop()
+
+        def report(count: int) -> None:
+            message = f"Recognising the text of {count} scanned page(s) {what} (OCR, a few seconds a page)"
+            try:
+                asyncio.run_coroutine_threadsafe(jobs.report(self.sessions, job_id, progress, message), loop).result(30)
+            except Exception:  # progress is for show: a report that fails must not fail the reading
+                log.warning("job %s: could not report OCR progress", job_id, exc_info=True)
+
+        return report
 
     async def _resume(self, course_id: int, records: list[ChunkRecord]) -> list[ChunkRecord]:
         """The records still to embed: a run after one that died keeps the chunks it stored (ids are stable),

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ingestion.errors import IngestionError
-from ingestion.pdf import ParsedDocument
+from ingestion.pdf import Block, ParsedDocument
 from tutor.settings import Settings
 
 TOO_COMPLEX = "pdf_too_complex"
@@ -65,6 +65,7 @@ class _Request:
     data: bytes
     filename: str
     limits: ParseLimits
+    ocr: dict[int, tuple[Block, ...]] | None = None  # text recognised on scanned pages (ingestion.ocr_sandbox)
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,11 @@ def start_parse_server() -> None:
         _server._ensure()
 
 
-def parse_pdf_sandboxed(data: bytes, filename: str, limits: ParseLimits) -> ParsedDocument:
+def parse_pdf_sandboxed(
+    data: bytes, filename: str, limits: ParseLimits, ocr: dict[int, tuple[Block, ...]] | None = None
+) -> ParsedDocument:
     """`ingestion.pdf.parse_pdf` in a child process under `limits`; IngestionError with a named reason on failure."""
-    answer = _server.parse(_Request(data, filename, limits), timeout=limits.max_cpu_s + WALL_SLACK_S)
+    answer = _server.parse(_Request(data, filename, limits, ocr), timeout=limits.max_cpu_s + WALL_SLACK_S)
     if isinstance(answer, _Died):
         if answer.code in (-signal.SIGXCPU, -signal.SIGKILL):
             # SIGXCPU at the soft CPU limit, SIGKILL at the hard one (or from the kernel when memory ran out).
@@ -279,7 +282,7 @@ def _parse_one(request: _Request) -> ParsedDocument | _Failure:
 
     try:
         _check_content(request.data, request.filename, limits)
-        answer = parse_pdf(request.data, request.filename, max_pages=limits.max_pages)
+        answer = parse_pdf(request.data, request.filename, max_pages=limits.max_pages, ocr=request.ocr)
         _check_text(answer, limits)
         return answer
     except MemoryError:

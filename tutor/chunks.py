@@ -46,6 +46,8 @@ async def add_chunks(session: AsyncSession, records: Sequence[ChunkRecord], inde
             "page_end": r.metadata.page_end,
             "chunk_index": index,
             "text": r.text,
+            "ocr": r.metadata.ocr,
+            "ocr_confidence": r.metadata.ocr_confidence,
         }
         for r, index in zip(records, indexes, strict=True)
     ]
@@ -71,6 +73,8 @@ def _record(row: CourseChunk) -> ChunkRecord:
             filename=row.filename,
             page_start=row.page_start,
             page_end=row.page_end,
+            ocr=row.ocr,
+            ocr_confidence=row.ocr_confidence,
         ),
     )
 
@@ -124,7 +128,7 @@ class ChunkLexemes:
 _LEXEMES = text(
     """
     SELECT c.id, c.chunk_id, c.course_id, c.module_id, c.topic_id, c.week, c.topic_title, c.file_id, c.filename,
-           c.page_start, c.page_end, c.text, l.lexemes, l.counts
+           c.page_start, c.page_end, c.ocr, c.ocr_confidence, c.text, l.lexemes, l.counts
       FROM course_chunks c
       CROSS JOIN LATERAL (
            SELECT coalesce(array_agg(u.lexeme), '{}') AS lexemes,
@@ -150,6 +154,8 @@ async def chunk_lexemes(session: AsyncSession, course_id: int) -> list[ChunkLexe
             filename=row["filename"],
             page_start=row["page_start"],
             page_end=row["page_end"],
+            ocr=row["ocr"],
+            ocr_confidence=row["ocr_confidence"],
         )
         chunk = StoredChunk(int(row["id"]), ChunkRecord(row["chunk_id"], row["text"], metadata))
         out.append(ChunkLexemes(chunk, list(row["lexemes"]), [int(n) for n in row["counts"]]))

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     parse_max_cpu_s: int = Field(default=60, description="CPU seconds one PDF may take to parse")
     parse_max_chars_per_page: int = Field(default=200_000, description="text one page may hold")
     parse_max_chars_per_file: int = Field(default=20_000_000, description="text one PDF may hold")
+    # Scanned pages (no text layer) are recognised in a child process of their own, with these limits.
+    ocr: bool = Field(default=True, description="recognise the text of scanned pages (OCR)")
+    ocr_max_memory_mb: int = Field(default=4096, description="address space of the OCR process (MB)")
+    ocr_max_cpu_s_per_page: int = Field(default=60, description="CPU seconds OCR may take per scanned page")
 
     # Replies and jobs whose process died.
     chat_write_interval_s: float = Field(default=1.0, description="a streaming reply's text is saved this often")

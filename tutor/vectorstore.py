@@ -48,10 +48,12 @@ class ChunkMetadata:
     filename: str
     page_start: int
     page_end: int
+    ocr: bool = False  # its text (some of it) was recognised by OCR on a scanned page
+    ocr_confidence: float | None = None  # the recognizer's mean confidence (0-1) for that text
 
-    def to_chroma(self) -> dict[str, str | int]:
-        # Chroma metadata values cannot be None: absent keys stand for None.
-        return {k: v for k, v in asdict(self).items() if v is not None}
+    def to_chroma(self) -> dict[str, str | int | float | bool]:
+        # Chroma metadata values cannot be None: absent keys stand for None (and a text-layer chunk has no OCR keys).
+        return {k: v for k, v in asdict(self).items() if v is not None and not (k == "ocr" and not v)}
 
     @classmethod
     def from_chroma(cls, raw: dict[str, Any]) -> ChunkMetadata:
@@ -65,6 +67,8 @@ class ChunkMetadata:
             filename=str(raw.get("filename", "")),
             page_start=int(raw.get("page_start", 0)),
             page_end=int(raw.get("page_end", 0)),
+            ocr=bool(raw.get("ocr", False)),
+            ocr_confidence=None if raw.get("ocr_confidence") is None else float(raw["ocr_confidence"]),
         )
 
     @property
