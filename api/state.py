@@ -118,10 +118,23 @@ class AppState:
 
         while True:
             try:
-                await retry_stalled(self.settings, self.sessions, self._send_job)
+                lost = [j.job_id for j in await retry_stalled(self.settings, self.sessions, self._send_job) if j.failed]
+                await asyncio.gather(*(self._undo_lost_job(job_id) for job_id in lost))
             except Exception as exc:  # the database is away: the next pass looks again
                 log.warning("looking for stalled jobs failed: %s", exc)
             await asyncio.sleep(max(1.0, self.settings.job_stalled_after_s / 3))
+
+    async def _undo_lost_job(self, job_id: str) -> None:
+        """A job failed for good as `worker_lost` leaves no half-built course (its chunks, files, new course)."""
+        from ingestion.storage import open_storage
+        from ingestion.undo import undo_lost_job
+
+        try:
+            store = await asyncio.to_thread(self.vector_store)
+            if await undo_lost_job(self.sessions, open_storage(self.settings), store, job_id):
+                log.warning("job %s failed (its worker kept stopping); what it had built was removed", job_id)
+        except Exception as exc:
+            log.warning("could not remove what lost job %s had built: %s", job_id, exc)
 
     def _send_job(self, job_id: str, task_id: str | None) -> None:
         self.celery.send_task("tutor.ingest", args=[job_id], task_id=task_id, queue=self.settings.celery_queue)
