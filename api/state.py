@@ -38,6 +38,7 @@ class AppState:
     _vector_store: Any = field(default=None, repr=False)
     _chat_engine: Any = field(default=None, repr=False)
     _chat_engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _vector_store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -69,7 +70,11 @@ class AppState:
         if self._vector_store is None:
             from tutor.vectorstore import open_vector_store
 
-            self._vector_store = open_vector_store(self.settings)
+            # Opened from several threads at once after a restart under load (the first chats, /readyz): Chroma's
+            # client registry is not thread-safe (a KeyError, a 500, for all but one of them).
+            with self._vector_store_lock:
+                if self._vector_store is None:
+                    self._vector_store = open_vector_store(self.settings)
         return self._vector_store
 
     @property
