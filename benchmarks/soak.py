@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -53,9 +54,10 @@ REQUEST_TIMEOUT_S = 120.0
 class Turn:
     started: float  # monotonic
     first_token_ms: float | None = None
-    outcome: str = "pending"  # done | error_event | http_<status> | dropped
+    outcome: str = "pending"  # done | error_event | http_<status> | dropped (cut mid-stream) | refused (no server)
     message_id: int | None = None
     recovered_status: str | None = None  # a dropped stream's reply fetched by its id: finished | interrupted | ...
+    error: str | None = None  # the client's exception, for a dropped or refused stream
 
 
 @dataclass
@@ -72,6 +74,15 @@ class Run:
     turns: list[Turn] = field(default_factory=list)
     kills: list[Kill] = field(default_factory=list)
     job: dict[str, Any] = field(default_factory=dict)
+    api_pids: set[int] = field(default_factory=set)  # every API worker process seen serving during the run
+
+
+async def watch_api_workers(up: Up, run: Run, deadline: float) -> None:
+    """Which API worker processes served, sampled each second: replacements beyond the ones we killed mean a
+    supervisor (uvicorn's health check, `tutor up`) restarted a worker on its own."""
+    while time.monotonic() < deadline:
+        run.api_pids.update(p.pid for p in await asyncio.to_thread(up.api_workers))
+        await asyncio.sleep(1)
 
 
 class Up:
@@ -192,8 +203,10 @@ async def chat_turn(client: httpx.AsyncClient, headers: dict[str, str], body: di
                     turn.outcome = "done" if event == "done" else "error_event"
         if turn.outcome == "pending":
             turn.outcome = "dropped"
-    except (httpx.HTTPError, OSError):
-        turn.outcome = "dropped"
+    except httpx.ConnectError as exc:
+        turn.outcome, turn.error = "refused", type(exc).__name__  # nothing listening: the API is down
+    except (httpx.HTTPError, OSError) as exc:
+        turn.outcome, turn.error = "dropped", type(exc).__name__
     if turn.outcome == "dropped" and turn.message_id is not None:
         # What a client that lost its stream does: fetch the reply by its id instead of asking again.
         for _ in range(5):
@@ -289,9 +302,13 @@ async def chaos(up: Up, base: str, teacher: str, pdf: bytes, duration: float, ru
     await at(0.4)
     job_id, course_id = await upload_course(base, teacher, pdf, "Chaos")
     run.job = {"job_id": job_id, "course_id": course_id}
-    embedding = await _until(
-        lambda: "Embedding chunks" in (job_state(base, teacher, job_id).get("message") or ""), timeout=300, interval=0.1
-    )
+
+    def some_chunks_stored() -> bool:
+        # "Embedding chunks 129-192 of N": two batches embedded, so the first is stored and a retry has some to keep.
+        found = re.search(r"Embedding chunks (\d+)-", job_state(base, teacher, job_id).get("message") or "")
+        return found is not None and int(found.group(1)) > 2 * 64
+
+    embedding = await _until(some_chunks_stored, timeout=300, interval=0.1)
     worker = up.child("worker")
     if embedding is not None and worker is not None:
         kill = Kill("celery_worker_mid_ingestion", time.monotonic(), worker.pid)
@@ -302,7 +319,7 @@ async def chaos(up: Up, base: str, teacher: str, pdf: bytes, duration: float, ru
         if done.get("status") == "completed":
             kill.recovered_s = time.monotonic() - kill.at  # stalled, sent again, resumed and finished
     else:
-        run.kills.append(Kill("celery_worker_mid_ingestion", time.monotonic(), 0, note="job never reached embedding"))
+        run.kills.append(Kill("celery_worker_mid_ingestion", time.monotonic(), 0, note="job never stored chunks"))
 
     await at(0.6)
     redis = up.child("redis-server")
@@ -375,6 +392,10 @@ def summarise(run: Run, started: float, ended: float) -> dict[str, Any]:
     outcomes: dict[str, int] = {}
     for t in turns:
         outcomes[t.outcome] = outcomes.get(t.outcome, 0) + 1
+    causes: dict[str, int] = {}
+    for t in turns:
+        if t.error:
+            causes[t.error] = causes.get(t.error, 0) + 1
     recovered: dict[str, int] = {}
     for t in turns:
         if t.recovered_status:
@@ -385,6 +406,7 @@ def summarise(run: Run, started: float, ended: float) -> dict[str, Any]:
         "error_rate": round(len(errors) / max(len(turns), 1), 4),
         "error_rate_outside_kills": round(len(quiet_errors) / max(len(turns), 1), 4),
         "outcomes": outcomes,
+        "client_errors": causes,
         "dropped_streams_fetched_by_message_id": recovered,
         "first_token_ms": {"p50": percentile(firsts, 0.5), "p95": percentile(firsts, 0.95)} if firsts else None,
         "first_token_ms_outside_kills": (
@@ -393,7 +415,7 @@ def summarise(run: Run, started: float, ended: float) -> dict[str, Any]:
     }
 
 
-async def soak(args: argparse.Namespace, workers: int, admin_url: str | None, work: Path) -> dict[str, Any]:
+async def soak(args: argparse.Namespace, workers: int, admin_url: str | None, work: Path, logs: Path) -> dict[str, Any]:
     import asyncpg
 
     from db.engine import create_database, drop_database, with_database
@@ -434,7 +456,7 @@ async def soak(args: argparse.Namespace, workers: int, admin_url: str | None, wo
     items = sciq()
     questions = [i["question"] for i in items]
     out: dict[str, Any] = {"api_workers": workers}
-    up = Up(env, work / f"up-{workers}.log")
+    up = Up(env, logs / f"up-{workers}-api-workers.log")
     try:
         ready_line = up.wait_for("Ready in", timeout=300)
         out["ready_in_s"] = float(ready_line.split("Ready in")[1].split("s")[0])
@@ -453,7 +475,9 @@ async def soak(args: argparse.Namespace, workers: int, admin_url: str | None, wo
                 student(client, tokens[i], course_id, questions, deadline, args.think, run, random.Random(rng.random()))
                 for i in range(args.streams)
             ]
-            extra = [chaos(up, base, teacher, chaos_pdf, args.duration, run, workers)] if args.chaos else []
+            extra = [watch_api_workers(up, run, deadline)]
+            if args.chaos:
+                extra.append(chaos(up, base, teacher, chaos_pdf, args.duration, run, workers))
             cpu_before = {p.pid: sum(p.cpu_times()[:2]) for p in up.api_workers()}
             await asyncio.wait_for(asyncio.gather(*load, *extra), timeout=args.duration + REQUEST_TIMEOUT_S + 600)
             ended = time.monotonic()
@@ -463,6 +487,8 @@ async def soak(args: argparse.Namespace, workers: int, admin_url: str | None, wo
                     cpu.append(round(sum(p.cpu_times()[:2]) - cpu_before.get(p.pid, 0.0), 1))
         out.update(summarise(run, started, ended))
         out["cpu_s_per_api_worker"] = sorted(cpu, reverse=True)
+        killed = sum(1 for k in run.kills if k.what == "api_worker" and k.pid)
+        out["api_workers_restarted_unasked"] = max(0, len(run.api_pids) - workers - killed)
         out["kills"] = [
             {"what": k.what, "recovered_s": None if k.recovered_s is None else round(k.recovered_s, 1), "note": k.note}
             for k in run.kills
@@ -531,9 +557,10 @@ async def main() -> None:
     assert 1 <= args.streams <= 2000 and 1 <= args.duration <= 3600, "bounded runs only"
     admin_url = os.environ.get("TUTOR_BENCH_PG_URL")
     results = []
+    logs = Path(tempfile.mkdtemp(prefix="soak-logs-"))  # kept: tutor up's output of each run
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         for workers in args.api_workers:
-            results.append(await soak(args, workers, admin_url, Path(tmp)))
+            results.append(await soak(args, workers, admin_url, Path(tmp), logs))
     print(
         json.dumps(
             {
@@ -546,6 +573,7 @@ async def main() -> None:
                     "chat_stale_after_s": args.stale_after,
                     "cores": os.cpu_count(),
                     "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+                    "logs": str(logs),
                 },
                 "runs": results,
                 "targets": {"error_rate_under": 0.005, "chat_rows_lost": 0, "stuck_jobs": 0, "duplicated_chunks": 0},
