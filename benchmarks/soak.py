@@ -58,6 +58,7 @@ class Turn:
     message_id: int | None = None
     recovered_status: str | None = None  # a dropped stream's reply fetched by its id: finished | interrupted | ...
     error: str | None = None  # the client's exception, for a dropped or refused stream
+    retried: bool = False  # sent again once: its first connection was closed before any answer began
 
 
 @dataclass
@@ -183,6 +184,22 @@ def _ready(base: str) -> bool:
 
 async def chat_turn(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], turn: Turn) -> str | None:
     """One question; returns the session id the server gave it."""
+    for attempt in (1, 2):
+        try:
+            return await _chat_turn(client, headers, body, turn)
+        except httpx.RemoteProtocolError as exc:
+            # Closed before any byte of an answer: a kept-alive connection the server had closed as it was reused.
+            # The server saw no request; a browser sends it again on a new connection, and so does this client, once.
+            if attempt == 2 or turn.message_id is not None:
+                turn.outcome, turn.error = "dropped", type(exc).__name__
+                break
+            turn.retried = True
+    return None
+
+
+async def _chat_turn(
+    client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], turn: Turn
+) -> str | None:
     session_id = None
     try:
         async with client.stream("POST", "/api/chat/stream", headers=headers, json=body) as response:
@@ -205,6 +222,10 @@ async def chat_turn(client: httpx.AsyncClient, headers: dict[str, str], body: di
             turn.outcome = "dropped"
     except httpx.ConnectError as exc:
         turn.outcome, turn.error = "refused", type(exc).__name__  # nothing listening: the API is down
+    except httpx.RemoteProtocolError:
+        if turn.message_id is None and turn.first_token_ms is None:
+            raise  # no answer began: the caller may send it again
+        turn.outcome, turn.error = "dropped", "RemoteProtocolError"
     except (httpx.HTTPError, OSError) as exc:
         turn.outcome, turn.error = "dropped", type(exc).__name__
     if turn.outcome == "dropped" and turn.message_id is not None:
@@ -407,6 +428,7 @@ def summarise(run: Run, started: float, ended: float) -> dict[str, Any]:
         "error_rate_outside_kills": round(len(quiet_errors) / max(len(turns), 1), 4),
         "outcomes": outcomes,
         "client_errors": causes,
+        "sent_again_on_a_new_connection": sum(1 for t in turns if t.retried),
         "dropped_streams_fetched_by_message_id": recovered,
         "first_token_ms": {"p50": percentile(firsts, 0.5), "p95": percentile(firsts, 0.95)} if firsts else None,
         "first_token_ms_outside_kills": (
@@ -482,7 +504,10 @@ async def soak(args: argparse.Namespace, workers: int, admin_url: str | None, wo
             await asyncio.wait_for(asyncio.gather(*load, *extra), timeout=args.duration + REQUEST_TIMEOUT_S + 600)
             ended = time.monotonic()
             cpu = []
+            out["rss_mb_per_api_worker"] = []
             for p in up.api_workers():
+                with contextlib.suppress(psutil.Error):
+                    out["rss_mb_per_api_worker"].append(round(p.memory_info().rss / 2**20))
                 with contextlib.suppress(psutil.Error):
                     cpu.append(round(sum(p.cpu_times()[:2]) - cpu_before.get(p.pid, 0.0), 1))
         out.update(summarise(run, started, ended))
