@@ -46,13 +46,14 @@ from common import REPO, percentile, sciq, sciq_pdf
 
 from tutor.ports import free_port
 
-QUIET_AFTER_KILL_S = 20.0  # first-token figures "outside chaos" leave out turns started this soon after a kill
+QUIET_AFTER_KILL_S = 20.0  # figures "outside kills" leave out turns in flight at a kill or started this soon after
 REQUEST_TIMEOUT_S = 120.0
 
 
 @dataclass
 class Turn:
     started: float  # monotonic
+    ended: float = 0.0
     first_token_ms: float | None = None
     outcome: str = "pending"  # done | error_event | http_<status> | dropped (cut mid-stream) | refused (no server)
     message_id: int | None = None
@@ -264,6 +265,7 @@ async def student(
         if session_id:
             body["session_id"] = session_id
         session_id = await chat_turn(client, headers, body, turn) or session_id
+        turn.ended = time.monotonic()
         await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
 
 
@@ -404,12 +406,13 @@ def summarise(run: Run, started: float, ended: float) -> dict[str, Any]:
     errors = [t for t in turns if t.outcome != "done"]
     firsts = [t.first_token_ms for t in turns if t.first_token_ms is not None]
     kills = [k.at for k in run.kills if k.pid]
-    quiet = [
-        t.first_token_ms
-        for t in turns
-        if t.first_token_ms is not None and not any(0 <= t.started - k < QUIET_AFTER_KILL_S for k in kills)
-    ]
-    quiet_errors = [t for t in errors if not any(0 <= t.started - k < QUIET_AFTER_KILL_S for k in kills)]
+
+    def near_a_kill(t: Turn) -> bool:
+        """In flight at a kill, or started within QUIET_AFTER_KILL_S after one."""
+        return any(t.started <= k + QUIET_AFTER_KILL_S and (t.ended or t.started) >= k for k in kills)
+
+    quiet = [t.first_token_ms for t in turns if t.first_token_ms is not None and not near_a_kill(t)]
+    quiet_errors = [t for t in errors if not near_a_kill(t)]
     outcomes: dict[str, int] = {}
     for t in turns:
         outcomes[t.outcome] = outcomes.get(t.outcome, 0) + 1
