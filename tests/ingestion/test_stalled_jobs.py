@@ -128,13 +128,14 @@ async def test_a_job_that_fails_as_worker_lost_leaves_no_half_built_course(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as api,
     ):
-        accepted = await upload(api, teacher, ("lost.pdf", course_pdf(sciq_chapters(4, 3, 3))), title="Lost")
+        accepted = await upload(api, teacher, ("lost.pdf", course_pdf(sciq_chapters(6, 3, 3))), title="Lost")
         assert accepted.status_code == 202, accepted.text
         job_id, course_id = accepted.json()["job_id"], accepted.json()["course_id"]
         store = open_vector_store(lost)
         ingestor = Ingestor(lost, sessions, open_storage(lost), store, get_embedder(lost))
         run = asyncio.create_task(ingestor.run(job_id))
-        await _until(api, job_id, teacher, lambda j: "Embedding chunks" in (j["message"] or ""), 120, "embedding")
+        # Cancelled while its first batch embeds: well before the course is written (more than one batch to go).
+        await _until(api, job_id, teacher, lambda j: "Embedding chunks 1-" in (j["message"] or ""), 120, "embedding")
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
         assert (await api.get(f"/api/courses/{course_id}", headers=teacher)).status_code == 200  # half-built
