@@ -37,12 +37,12 @@ class Deployment:
 def deployment(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("deps")
     chroma = ChromaServer(root / "chroma")
-    chroma.start()
     postgres = EmbeddedPostgres(root / "pg")
-    postgres.start()
     redis = EmbeddedRedis(root / "redis")
-    redis.start()
-    try:
+    try:  # started inside: one that fails to start leaves none of the others running
+        chroma.start()
+        postgres.start()
+        redis.start()
         asyncio.run(create_database(postgres.url(), "tutor"))
         url = with_database(postgres.url(), "tutor")
         migrate.upgrade(url)
