@@ -45,6 +45,10 @@ def api(
         workers=settings.api_workers,
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
+        # uvicorn's default (5 s) is shorter than a student's pause between questions: the connection a client
+        # reuses could be closed under it as it sends (a dropped request), and behind a load balancer with a longer
+        # idle timeout that is a 502.
+        timeout_keep_alive=settings.api_keep_alive_s,
     )
 
 

@@ -38,6 +38,7 @@ class AppState:
     _vector_store: Any = field(default=None, repr=False)
     _chat_engine: Any = field(default=None, repr=False)
     _chat_engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _vector_store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -69,7 +70,11 @@ class AppState:
         if self._vector_store is None:
             from tutor.vectorstore import open_vector_store
 
-            self._vector_store = open_vector_store(self.settings)
+            # Opened from several threads at once after a restart under load (the first chats, /readyz): Chroma's
+            # client registry is not thread-safe (a KeyError, a 500, for all but one of them).
+            with self._vector_store_lock:
+                if self._vector_store is None:
+                    self._vector_store = open_vector_store(self.settings)
         return self._vector_store
 
     @property
@@ -118,10 +123,23 @@ class AppState:
 
         while True:
             try:
-                await retry_stalled(self.settings, self.sessions, self._send_job)
+                lost = [j.job_id for j in await retry_stalled(self.settings, self.sessions, self._send_job) if j.failed]
+                await asyncio.gather(*(self._undo_lost_job(job_id) for job_id in lost))
             except Exception as exc:  # the database is away: the next pass looks again
                 log.warning("looking for stalled jobs failed: %s", exc)
             await asyncio.sleep(max(1.0, self.settings.job_stalled_after_s / 3))
+
+    async def _undo_lost_job(self, job_id: str) -> None:
+        """A job failed for good as `worker_lost` leaves no half-built course (its chunks, files, new course)."""
+        from ingestion.storage import open_storage
+        from ingestion.undo import undo_lost_job
+
+        try:
+            store = await asyncio.to_thread(self.vector_store)
+            if await undo_lost_job(self.sessions, open_storage(self.settings), store, job_id):
+                log.warning("job %s failed (its worker kept stopping); what it had built was removed", job_id)
+        except Exception as exc:
+            log.warning("could not remove what lost job %s had built: %s", job_id, exc)
 
     def _send_job(self, job_id: str, task_id: str | None) -> None:
         self.celery.send_task("tutor.ingest", args=[job_id], task_id=task_id, queue=self.settings.celery_queue)

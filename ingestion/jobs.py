@@ -66,9 +66,12 @@ async def report(sessions: async_sessionmaker[AsyncSession], job_id: str, progre
         )
 
 
-async def start(sessions: async_sessionmaker[AsyncSession], job_id: str, task_id: str | None) -> Job | None:
-    """Claim the job for this run (its only one: see `exclusive_run`). None when there is nothing to do: it
-    finished or failed already."""
+async def start(
+    sessions: async_sessionmaker[AsyncSession], job_id: str, task_id: str | None, worker: str | None = None
+) -> Job | None:
+    """Claim the job for this run (its only one: see `exclusive_run`), named for `worker` from its start (a job
+    done within one heartbeat still says who did it). None when there is nothing to do: it finished or failed
+    already."""
     async with sessions() as session, session.begin():
         job = await get_job(session, job_id, for_update=True)
         if job is None or job.status in ("completed", "failed"):
@@ -82,6 +85,7 @@ async def start(sessions: async_sessionmaker[AsyncSession], job_id: str, task_id
         job.error = None
         job.attempts = (job.attempts or 0) + 1
         job.heartbeat_at = func.now()  # type: ignore[assignment]
+        job.worker = worker or job.worker
         return job
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Course, SourceFile
@@ -41,6 +41,7 @@ from ingestion.quizgen_llm import generate_with_llm
 from ingestion.sandbox import ParseLimits
 from ingestion.storage import FileStorage
 from ingestion.structure import ModuleDraft, build_structure
+from ingestion.undo import undo_job
 from ingestion.weeks_llm import write_week
 from tutor.embeddings import Embedder
 from tutor.llm.base import LLM
@@ -92,7 +93,7 @@ class Ingestor:
                 await self._run(job_id, task_id)
 
     async def _run(self, job_id: str, task_id: str | None) -> None:
-        job = await jobs.start(self.sessions, job_id, task_id)
+        job = await jobs.start(self.sessions, job_id, task_id, self.worker)
         if job is None:
             log.info("job %s has nothing left to do", job_id)
             return
@@ -101,7 +102,10 @@ class Ingestor:
         file_ids: list[str] = list(payload["file_ids"])
         try:
             plan = await self._plan(job_id, course_id, file_ids)
-            await self._write(job_id, course_id, plan)
+            if await self._write(job_id, course_id, plan) == "failed":
+                # Taken for lost while this run was alive (its beats were late) and failed (`worker_lost`): the
+                # API could not undo it while this run held the job, so this run does.
+                await self._undo(course_id, file_ids, created_course=bool(payload.get("created_course")))
         except Exception as exc:
             error = exc.message if isinstance(exc, IngestionError) else f"unexpected error: {exc}"
             if not isinstance(exc, IngestionError):
@@ -279,11 +283,12 @@ class Ingestor:
                 planned += [PlannedChunk(c, m, t, file, key) for c in chunk_topic(t)]
         return planned
 
-    async def _write(self, job_id: str, course_id: int, plan: CoursePlan) -> None:
+    async def _write(self, job_id: str, course_id: int, plan: CoursePlan) -> str | None:
+        """The job's status after this run: "completed" when this run wrote the course."""
         async with self.sessions() as session, session.begin():
             job = await jobs.get_job(session, job_id, for_update=True)
             if job is None or job.status != "processing":
-                return  # another run finished it first: exactly once
+                return None if job is None else job.status  # another run finished it first: exactly once
             # The course row lock orders jobs adding to one course; weeks follow whatever landed first.
             await session.execute(select(Course.id).where(Course.course_id == course_id).with_for_update())
             week_offset = await last_week(session, course_id)
@@ -294,18 +299,8 @@ class Ingestor:
                 await asyncio.to_thread(self.store.update_metadata, course_id, records)
             result = await write_course(session, course_id, plan, week_offset=week_offset, seconds=self.timings.seconds)
             jobs.complete(job, {**result.as_json(), "resumed_chunks": self.resumed_chunks}, result.summary)
+            return "completed"
 
     async def _undo(self, course_id: int, file_ids: list[str], *, created_course: bool) -> None:
         """Leave no half-built course: drop this job's chunks, and its course or its files."""
-        try:
-            await asyncio.to_thread(self.store.delete_where, course_id, {"file_id": {"$in": file_ids}})
-        except Exception:
-            log.warning("could not remove chunks of failed job in course %s", course_id, exc_info=True)
-        async with self.sessions() as session, session.begin():
-            files = (await session.execute(select(SourceFile).where(SourceFile.file_id.in_(file_ids)))).scalars().all()
-            for f in files:
-                await asyncio.to_thread(self.storage.delete, f.file_path or "")
-            if created_course:
-                await session.execute(delete(Course).where(Course.course_id == course_id))
-            else:
-                await session.execute(delete(SourceFile).where(SourceFile.file_id.in_(file_ids)))
+        await undo_job(self.sessions, self.storage, self.store, course_id, file_ids, created_course=created_course)

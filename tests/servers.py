@@ -1,7 +1,9 @@
-"""Real servers for tests: the API under uvicorn in a thread, and llama.cpp's OpenAI-compatible server."""
+"""Real servers for tests: the API under uvicorn in a thread or as `tutor api` processes, `tutor worker`s, a
+Chroma server (`chroma run`), an S3 server (moto's) and llama.cpp's OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -13,8 +15,12 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from tests.conftest import REPO, poll, settings_env
 from tutor.ports import free_port
 from tutor.settings import Settings
+
+# The venv's own `chroma` (chromadb's server), also when the venv is not on PATH.
+CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
 
 
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -88,3 +94,124 @@ def llama_server(log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    stop_processes([proc], timeout)
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 20) -> None:
+    """SIGTERM to all at once (they shut down side by side), then SIGKILL to any still there after `timeout`."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class ChromaServer:
+    """`chroma run` on a fixed port and path, so a restart serves the same collections at the same address."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.port = path, free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, wait: bool = True) -> None:
+        assert CHROMA is not None, "the chroma CLI is not installed"
+        log = (self.path.parent / "chroma.log").open("ab")
+        self.proc = subprocess.Popen(
+            [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log,
+            stderr=log,
+        )
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        poll(self._up, timeout=timeout, interval=0.2, message="chroma run answering")
+
+    def _up(self) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, "chroma run exited"
+        try:
+            return httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@contextmanager
+def s3_server(bucket: str) -> Iterator[str]:
+    """moto's S3 server on a port (a real HTTP server, reachable from other processes) with `bucket` in it;
+    yields its endpoint URL. The caller puts `S3_ENV` in the environment of whatever talks to it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        boto3.client("s3", endpoint_url=endpoint, **_boto_credentials()).create_bucket(Bucket=bucket)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": S3_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        "region_name": S3_ENV["AWS_DEFAULT_REGION"],
+    }
+
+
+def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
+
+
+@contextmanager
+def tutor_process(
+    settings: Settings, args: list[str], log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`tutor <args>` (python -m api.cli) configured by `settings` only, as a deployment would run it."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", *args],
+            env={**settings_env(settings), **(extra_env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        try:
+            yield proc
+        finally:
+            stop_process(proc)
+
+
+@contextmanager
+def tutor_worker(
+    settings: Settings, name: str, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    with tutor_process(settings, ["worker", "--name", name], log, extra_env) as proc:
+        yield proc
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    _wait_http(f"{base}/readyz", timeout, proc)

@@ -148,3 +148,32 @@ def test_tutor_api_with_two_workers_keeps_serving_when_one_is_killed(settings: S
             api.kill()
             api.wait()
         log.close()
+
+
+def test_a_restarted_api_opens_its_index_once_however_many_first_requests_arrive_together(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Right after a restart under load, many chats (and /readyz) open the index at the same moment: each gets
+    the one client, none a 500 or a 503 (Chroma's client registry is not thread-safe)."""
+    import threading
+
+    from api.state import AppState
+
+    state = AppState.create(settings.model_copy(update={"chroma_path": tmp_path / "chroma"}))
+    start = threading.Barrier(8)
+    opened: list[object] = []
+    failed: list[BaseException] = []
+
+    def first_request() -> None:
+        start.wait()
+        try:
+            opened.append(state.vector_store())
+        except Exception as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failed == [] and len(opened) == 8 and len({id(s) for s in opened}) == 1

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_workers: int = 1
+    api_keep_alive_s: int = Field(
+        default=75,
+        description="how long the API keeps an idle client connection open; above a load balancer's idle timeout",
+    )
     database_pool_size: int = Field(
         default=20,
         description="PostgreSQL connections kept open per API worker; a chat turn holds one at a time",

@@ -4,13 +4,9 @@ the chat works again by itself when it is back: a Chroma server, PostgreSQL and 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,52 +16,12 @@ from db.embedded import EmbeddedPostgres
 from db.engine import create_database, create_engine, session_factory, with_database
 from ingestion.embedded_redis import EmbeddedRedis
 from tests.chat.sse import parse_sse
-from tests.conftest import poll
 from tests.factories import course_pdf, ingest_course, sciq_chapters
-from tutor.ports import free_port
+from tests.servers import CHROMA, ChromaServer
 from tutor.settings import Settings
 
-# The venv's own `chroma` (chromadb's server), also when the venv is not on PATH.
-CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMA is None, reason="the chroma CLI is not installed")]
 Auth = Callable[..., dict[str, str]]
-
-
-class ChromaServer:
-    """`chroma run` on a fixed port and path, so a restart serves the same collections at the same address."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.port = path, free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = (self.path.parent / "chroma.log").open("ab")
-        self.proc = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=log,
-            stderr=log,
-        )
-        poll(self._up, timeout=60, interval=0.2, message="chroma run answering")
-
-    def _up(self) -> bool:
-        assert self.proc is not None and self.proc.poll() is None, "chroma run exited"
-        try:
-            return httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @dataclass
@@ -81,12 +37,12 @@ class Deployment:
 def deployment(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("deps")
     chroma = ChromaServer(root / "chroma")
-    chroma.start()
     postgres = EmbeddedPostgres(root / "pg")
-    postgres.start()
     redis = EmbeddedRedis(root / "redis")
-    redis.start()
-    try:
+    try:  # started inside: one that fails to start leaves none of the others running
+        chroma.start()
+        postgres.start()
+        redis.start()
         asyncio.run(create_database(postgres.url(), "tutor"))
         url = with_database(postgres.url(), "tutor")
         migrate.upgrade(url)
@@ -179,15 +135,28 @@ async def test_database_down_is_a_named_503_and_the_chat_recovers_when_it_is_bac
     print(f"\nchat answering again {await _recovers(api, student, deployment.course_id):.1f} s after postgres is back")
 
 
-async def test_broker_down_is_a_named_503_and_the_chat_recovers_when_it_is_back(
+async def test_with_redis_down_the_chat_still_answers_and_only_uploads_are_refused_by_name(
     api: httpx.AsyncClient, deployment: Deployment, auth: Auth
 ) -> None:
+    """Redis is the job queue's broker: students keep their tutor while it is down (rate limits are counted in
+    the process meanwhile); what needs the queue answers a named 503."""
     student = auth("student-deps-redis")
     assert (await _ask(api, student, deployment.course_id))[2][-1] == "done"
     deployment.redis.stop()
     try:
-        status, code, _names = await _ask(api, student, deployment.course_id)
-        assert (status, code) == (503, "broker_unavailable")
+        for _ in range(3):
+            status, code, names = await _ask(api, student, deployment.course_id)
+            assert (status, code, names[-1:]) == (200, "", ["done"])
+        pdf = course_pdf(sciq_chapters(1, 1, 1, offset=30))
+        refused = await api.post(
+            "/api/upload-pdfs",
+            headers=auth("teacher-deps-redis", "teacher"),
+            data={"title": "No queue"},
+            files=[("files", ("q.pdf", pdf, "application/pdf"))],
+        )
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "queue_unavailable", refused.text
+        ready = await api.get("/readyz")
+        assert ready.status_code == 503 and "broker" in ready.json()["error"]["message"]
     finally:
         deployment.redis.start()
     await _recovers(api, student, deployment.course_id)

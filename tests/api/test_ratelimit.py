@@ -42,3 +42,23 @@ async def test_too_many_requests_get_429_with_retry_after_across_app_instances(
         assert "upload" in again.json()["error"]["message"]
         for c in clients:
             await c.aclose()
+
+
+async def test_with_redis_unreachable_the_limits_are_counted_in_the_process_and_still_hold(
+    settings: Settings, auth: Callable[..., dict[str, str]], db: AsyncEngine
+) -> None:
+    """Redis gone (a port where nothing listens): chat turns are still admitted, and still limited, per process."""
+    from tutor.ports import free_port
+
+    gone = settings.model_copy(
+        update={"rate_limit_chat_per_minute": 2, "redis_url": f"redis://127.0.0.1:{free_port()}/0"}
+    )
+    app = create_app(gone)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        student = auth("student-rl-local-" + settings.celery_queue)
+        body = {"course_id": 1, "message": "hi"}
+        statuses = [(await client.post("/api/chat/stream", headers=student, json=body)).status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]  # admitted (no such course: not a 503), then limited

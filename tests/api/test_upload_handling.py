@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from ingestion.celery_app import create_celery
 from tests.factories import course_pdf, noise_pdf, sciq_chapters, unique_user
+from tests.servers import S3_ENV, s3_server
 from tutor.ports import free_port
 from tutor.settings import Settings
 
@@ -49,21 +50,10 @@ def _lose_the_broker(app: Any, settings: Settings) -> None:
 @pytest.fixture
 def s3_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """A real S3 server (moto's, on a port) with a bucket; uploads stored under a prefix."""
-    moto_server = pytest.importorskip("moto.server")
-    import boto3
-
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
+    pytest.importorskip("moto.server")
+    for name, value in S3_ENV.items():
         monkeypatch.setenv(name, value)
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="tutor-uploads")
-    try:
+    with s3_server("tutor-uploads") as endpoint:
         yield settings.model_copy(
             update={
                 "storage_backend": "s3",
@@ -72,8 +62,6 @@ def s3_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
                 "s3_prefix": "school-a/",
             }
         )
-    finally:
-        server.stop()
 
 
 async def test_an_upload_to_s3_whose_job_cannot_be_queued_leaves_no_object_under_the_prefix(

@@ -73,6 +73,27 @@ def test_the_sandbox_names_the_errors_the_parser_raises() -> None:
         raise AssertionError("a non-PDF was parsed")
 
 
+def test_a_pdf_that_takes_longer_than_its_cpu_limit_fails_as_a_timeout_and_the_next_one_parses(
+    settings: Settings,
+) -> None:
+    """A page of millions of text operators (24 MB, 90 kB compressed) under a 1-second CPU limit and text limits
+    it fits: the parse is stopped by its CPU time, named `pdf_timeout`, and the parse server serves on."""
+    tiny = settings.model_copy(
+        update={"parse_max_cpu_s": 1, "parse_max_chars_per_page": 10**8, "parse_max_chars_per_file": 10**9}
+    )
+    slow = flate_bomb(24)  # about 3.5 s of CPU to lay out (1.2 s per 8 MB here)
+    started = time.monotonic()
+    try:
+        parse_pdf_sandboxed(slow, "slow-notes.pdf", ParseLimits.from_settings(tiny))
+    except Exception as exc:
+        assert getattr(exc, "code", None) == "pdf_timeout", exc
+        assert "slow-notes.pdf" in str(exc) and "1 s" in str(exc)
+    else:
+        raise AssertionError("a parse over its CPU limit finished")
+    assert time.monotonic() - started < 30
+    assert parse_pdf_sandboxed(course_pdf(sciq_chapters(1, 1, 2)), "notes.pdf", ParseLimits.from_settings(tiny)).pages
+
+
 async def test_a_flate_bomb_fails_its_job_as_too_complex_and_the_worker_serves_the_next_job(
     client: httpx.AsyncClient, auth: Auth, settings: Settings, worker: subprocess.Popen[bytes]
 ) -> None:
