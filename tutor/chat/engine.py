@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.engine import transaction
 from db.models import ChatMessage
 from tutor.answers.quoting import WITHHELD
+from tutor.answers.sentence_store import SentenceCache, SharedQueries
 from tutor.answers.verify import SupportChecker, Verification, verified
 from tutor.chat import events as ev
 from tutor.chat import history, recording
@@ -109,10 +110,14 @@ class ChatEngine:
         self.autosave = autosave  # saves the text of open streams every second or so; None: only at the end
         self.clock: Clock = clock or SystemClock()
         self.links = SourceLinks(local_jwt_secret(settings))
-        self.retriever = Retriever(store, embedder, sessions)
         # Generated answers are checked against the passages, and quoted from them when nothing holds up.
         self.quoter = llm if isinstance(llm, ExtractiveLLM) and llm.tutor.vectors else ExtractiveLLM(embedder)
-        self.checker = SupportChecker(embedder, self.quoter.tutor.vectors)
+        vectors = self.quoter.tutor.vectors
+        assert vectors is not None  # the quoter is built with the embedder
+        self.checker = SupportChecker(embedder, vectors)
+        self.sentences = SentenceCache(sessions, vectors, embedder.name)
+        # The question's vector is the quoter's too: a turn embeds its question once.
+        self.retriever = Retriever(store, SharedQueries(embedder, vectors), sessions)
 
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed.
@@ -355,6 +360,10 @@ class ChatEngine:
             withhold=(guard.withheld,) if guard and guard.withheld else (),
         )
         deltas = 0
+        # A quote scores its passages' sentences by meaning: those this process has no vector for yet are fetched
+        # from the stored ones first, and the ones it still has to embed are kept for the other processes after.
+        quoting = self.llm is self.quoter
+        unstored = await self.sentences.fetch(turn.request.course_id, (p.text for p in passages)) if quoting else []
         check = Verification() if self.llm.capabilities.needs_verification and self.settings.llm_verify else None
         source = self.llm.stream(request)
         if check is not None:
@@ -368,6 +377,8 @@ class ChatEngine:
         if check is not None:
             async for delta in self._after_verification(turn, request, check, shown=deltas):
                 yield ev.Token(delta)
+        if unstored:
+            await self.sentences.keep(turn.request.course_id, unstored)
         answer = "".join(turn.text)
         turn.meta["usage"] = {
             "prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
