@@ -6,7 +6,8 @@ Time to first `token` event at 1, 10 and 50 concurrent streams (p50, p95; closed
 as soon as its answer ends, after an untimed round that opens the connections), the same for bursts (all streams
 asking at one instant), and turns per second sustained on one API worker process (uvicorn, `tutor api`).
 `cpu_ms_per_turn`: the API process's CPU time (user + system, all its threads) over the timed turns, divided by
-their number: unlike the wall-clock figures it hardly moves with the machine's load.
+their number: unlike the wall-clock figures it hardly moves with the machine's load; `database_cpu_ms_per_turn` the
+same for the PostgreSQL server processes serving the database's connections (a server on this machine).
 The course's sentence vectors are computed first, as the worker does once a course is ready.
 `BENCH_STREAMS=1,10` measures only those concurrencies (default 1,10,50); `BENCH_PEER=0` skips the peer.
 The peer runs the same questions through a llama-index chat engine (context mode, MockLLM so neither side
@@ -36,10 +37,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far, user + system, all threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(*pids: int) -> float:
+    """Processes' CPU time so far, user + system, all threads (Linux /proc); a process gone counts nothing."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def database_backends(database_url: str) -> list[int]:
+    """The PostgreSQL server processes serving the API's connections now (a server on this machine)."""
+    from sqlalchemy import text
+
+    from db.engine import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            return [int(p) for p in (await conn.execute(text(query))).scalars()]
+    finally:
+        await engine.dispose()
 
 
 async def first_token_ms(client: httpx.AsyncClient, headers: dict[str, str], course_id: int, question: str) -> float:
@@ -75,7 +97,7 @@ async def closed_loop(
 
 
 async def measure(
-    base: str, headers: dict[str, str], course_id: int, questions: list[str], server_pid: int
+    base: str, headers: dict[str, str], course_id: int, questions: list[str], server_pid: int, database_url: str
 ) -> dict[str, object]:
     out: dict[str, object] = {}
     questions = questions * 3  # the rounds below ask more questions than SciQ has; later rounds ask again
@@ -89,9 +111,10 @@ async def measure(
             await closed_loop(client, headers, course_id, questions[offset:], streams, 2 * streams)
             offset += 2 * streams
             turns = max(300, 6 * streams)  # a p95 of a few hundred turns moves less with the machine's noise
-            cpu = cpu_seconds(server_pid)
+            backends = await database_backends(database_url)  # the pools are open after the untimed round
+            cpu, db_cpu = cpu_seconds(server_pid), cpu_seconds(*backends)
             samples, rate = await closed_loop(client, headers, course_id, questions[offset:], streams, turns)
-            cpu = cpu_seconds(server_pid) - cpu
+            cpu, db_cpu = cpu_seconds(server_pid) - cpu, cpu_seconds(*backends) - db_cpu
             offset += turns
             out[f"first_token_ms_c{streams}"] = {
                 "p50": median(samples),
@@ -99,6 +122,7 @@ async def measure(
                 "n": len(samples),
                 "turns_per_s": round(rate, 1),
                 "cpu_ms_per_turn": round(1000 * cpu / len(samples), 1),
+                "database_cpu_ms_per_turn": round(1000 * db_cpu / len(samples), 1),
             }
             # All `streams` questions sent at the same instant, 5 times: the worst case of a burst.
             burst: list[float] = []
@@ -193,6 +217,7 @@ async def main() -> None:
                 course_id,
                 questions,
                 server.pid,
+                settings.database_url or "",
             )
         finally:
             server.terminate()

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, nullcontext
+from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +131,10 @@ class ChatEngine:
             raise TutorError(
                 "message_too_long", f"messages are limited to {self.settings.max_message_chars} characters", status=413
             )
-        async with nullcontext(session) if session is not None else self.sessions() as session:
+        async with (
+            self._search_early(request, message) as early,
+            nullcontext(session) if session is not None else self.sessions() as session,
+        ):
             # The request's session may be in its sign-in's read transaction already: the reads go on in it.
             async with transaction(session):
                 course = await visible_course(session, user, request.course_id)
@@ -159,7 +162,7 @@ class ChatEngine:
                 )
             # Retrieval before recording (a missing index, or one built with another model, refuses the turn),
             # with no database connection held meanwhile.
-            retrieved = None if quiz_mode else await self._retrieve(request.course_id, message, earlier)
+            retrieved = None if quiz_mode else await (early or self._retrieve(request.course_id, message, earlier))
             asked_id, reply_id = await recording.add_turn(
                 session, user_id=user.user_id, course_id=request.course_id, session_id=session_id, message=message
             )
@@ -175,6 +178,25 @@ class ChatEngine:
             retrieved=retrieved,
             due=due if due and due.questions else None,
         )
+
+    @asynccontextmanager
+    async def _search_early(
+        self, request: ChatRequest, message: str
+    ) -> AsyncIterator[asyncio.Future[Retrieved] | None]:
+        """A new session's question needs nothing the turn's reads return to be searched: the search (the question's
+        embedding, above all) runs while they do. When they refuse the turn, it is dropped unreported. Only for a
+        course this process has searched before, so no one can make it keep search state for made-up course ids.
+        """
+        early = None
+        known = self.retriever.lexical.current(request.course_id) is not None
+        if known and not request.session_id and not (request.quiz_id or is_quiz_request(message)):
+            early = asyncio.ensure_future(self._retrieve(request.course_id, message, []))
+        try:
+            yield early
+        finally:
+            if early is not None:
+                early.cancel()
+                await asyncio.gather(early, return_exceptions=True)
 
     async def _retrieve(self, course_id: int, message: str, earlier: list[ChatMessage]) -> Retrieved:
         # Follow-ups ("and what does it produce?") are searched with what they refer to.
