@@ -7,7 +7,8 @@ as soon as its answer ends, after an untimed round that opens the connections), 
 asking at one instant), and turns per second sustained on one API worker process (uvicorn, `tutor api`).
 `cpu_ms_per_turn`: the API process's CPU time (user + system, all its threads) over the timed turns, divided by
 their number: unlike the wall-clock figures it hardly moves with the machine's load; `database_cpu_ms_per_turn` the
-same for the PostgreSQL server processes serving the database's connections (a server on this machine).
+same for the PostgreSQL server processes serving the database's connections (a server on this machine; connections
+opened during the timed turns, as at 50 streams past the pool's size, are not counted).
 The course's sentence vectors are computed first, as the worker does once a course is ready.
 `BENCH_STREAMS=1,10` measures only those concurrencies (default 1,10,50); `BENCH_PEER=0` skips the peer.
 The peer runs the same questions through a llama-index chat engine (context mode, MockLLM so neither side
@@ -37,16 +38,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(*pids: int) -> float:
-    """Processes' CPU time so far, user + system, all threads (Linux /proc); a process gone counts nothing."""
-    total = 0
+def cpu_seconds(*pids: int) -> dict[int, float]:
+    """Each live process's CPU time so far, user + system, all threads (Linux /proc)."""
+    out = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings by the processes alive at both."""
+    return sum(after[pid] - before[pid] for pid in before if pid in after)
 
 
 async def database_backends(database_url: str) -> list[int]:
@@ -114,15 +120,15 @@ async def measure(
             backends = await database_backends(database_url)  # the pools are open after the untimed round
             cpu, db_cpu = cpu_seconds(server_pid), cpu_seconds(*backends)
             samples, rate = await closed_loop(client, headers, course_id, questions[offset:], streams, turns)
-            cpu, db_cpu = cpu_seconds(server_pid) - cpu, cpu_seconds(*backends) - db_cpu
+            used, db_used = cpu_used(cpu, cpu_seconds(server_pid)), cpu_used(db_cpu, cpu_seconds(*backends))
             offset += turns
             out[f"first_token_ms_c{streams}"] = {
                 "p50": median(samples),
                 "p95": percentile(samples, 0.95),
                 "n": len(samples),
                 "turns_per_s": round(rate, 1),
-                "cpu_ms_per_turn": round(1000 * cpu / len(samples), 1),
-                "database_cpu_ms_per_turn": round(1000 * db_cpu / len(samples), 1),
+                "cpu_ms_per_turn": round(1000 * used / len(samples), 1),
+                "database_cpu_ms_per_turn": round(1000 * db_used / len(samples), 1),
             }
             # All `streams` questions sent at the same instant, 5 times: the worst case of a burst.
             burst: list[float] = []
