@@ -17,6 +17,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -294,6 +296,7 @@ class ChatMessage(Base):
         Index(  # 0007: replies in flight, found by the sweep for replies whose process died
             "idx_chat_history_streaming", "updated_at", postgresql_where=text("(metadata ->> 'status') = 'streaming'")
         ),
+        Index("idx_chat_history_course_time", "course_id", "timestamp"),  # 0012: a course's messages by time
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -393,6 +396,20 @@ class CourseChunk(Base):
         TSVECTOR, Computed("to_tsvector('english'::regconfig, text)", persisted=True)
     )
     created_at: Mapped[datetime] = mapped_column(Timestamp, nullable=False, server_default=func.now())
+
+
+class SentenceVector(Base):
+    """Not in the seed (0012): a quotable sentence's embedding, by its text's hash and the model's name."""
+
+    __tablename__ = "sentence_vectors"
+    __table_args__ = (PrimaryKeyConstraint("course_id", "model", "text_hash", name="pk_sentence_vectors"),)
+
+    course_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("courses.course_id", name="fk_sentence_vector_course", ondelete="CASCADE")
+    )
+    model: Mapped[str] = mapped_column(String(200))
+    text_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # float32, the model's dimension
 
 
 class ReviewCard(Base):

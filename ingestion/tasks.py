@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from celery import Task, shared_task
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import create_engine, session_factory
+from ingestion.jobs import get_job
 from ingestion.liveness import default_worker_name
 from ingestion.pipeline import Ingestor
 from ingestion.storage import open_storage
+from tutor.answers.sentence_store import precompute_course
+from tutor.embeddings import Embedder
 from tutor.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 _process: dict[str, Any] = {}
 
@@ -44,6 +51,20 @@ def quiz_llm_wanted(settings: Settings, provider: str) -> bool:
     return settings.quiz_generator == "llm" or provider == "openai"
 
 
+async def precompute_sentences(sessions: async_sessionmaker[AsyncSession], embedder: Embedder, job_id: str) -> None:
+    """Once a job's course is ready, its quotable sentences are embedded for the tutor's quoted answers (after the
+    job is reported complete, so the course is usable meanwhile; a failure here leaves the tutor embedding them
+    when first quoted, as it would anyway)."""
+    try:
+        async with sessions() as session:
+            job = await get_job(session, job_id)
+        if job is None or job.status != "completed" or not job.payload:
+            return
+        await precompute_course(sessions, embedder, int(job.payload["course_id"]))
+    except Exception:
+        log.warning("sentence vectors of job %s's course not computed", job_id, exc_info=True)
+
+
 @shared_task(name="tutor.ping")
 def ping(payload: str) -> str:
     """Proves the API → broker → worker → result round trip."""
@@ -68,6 +89,7 @@ def ingest(self: Task, job_id: str) -> None:
                 worker=self.request.hostname or default_worker_name(),
             )
             await ingestor.run(job_id, self.request.id)
+            await precompute_sentences(session_factory(engine), res["embedder"], job_id)
         finally:
             await engine.dispose()
 

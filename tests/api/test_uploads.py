@@ -55,8 +55,19 @@ def teacher(auth: Auth) -> dict[str, str]:
     return auth(unique_user("teacher-ada"), "teacher")
 
 
+async def sentence_vectors(engine: AsyncEngine, course_id: int) -> int:
+    async with engine.connect() as conn:
+        query = text("SELECT count(*) FROM sentence_vectors WHERE course_id = :c")
+        return int(await conn.scalar(query, {"c": course_id}) or 0)
+
+
 async def test_uploaded_pdfs_become_a_course_with_quizzes_and_a_cited_index(
-    client: httpx.AsyncClient, teacher: dict[str, str], auth: Auth, settings: Settings, worker: subprocess.Popen[bytes]
+    client: httpx.AsyncClient,
+    teacher: dict[str, str],
+    auth: Auth,
+    settings: Settings,
+    worker: subprocess.Popen[bytes],
+    db: AsyncEngine,
 ) -> None:
     with_outline = course_pdf(sciq_chapters(3, 3, 2), outline=True)
     without_outline = course_pdf(sciq_chapters(2, 2, 2, offset=40), outline=False)
@@ -105,6 +116,12 @@ async def test_uploaded_pdfs_become_a_course_with_quizzes_and_a_cited_index(
 
     store = open_vector_store(settings)
     assert store.count(result["course_id"]) == result["chunks"]
+
+    # Once the course is ready, the worker embeds its sentences for quoted answers.
+    deadline = time.monotonic() + 120
+    while not await sentence_vectors(db, result["course_id"]):
+        assert time.monotonic() < deadline, "the worker stored no sentence vectors"
+        await asyncio.sleep(0.2)
 
 
 async def test_adding_a_pdf_to_a_course_continues_its_weeks(

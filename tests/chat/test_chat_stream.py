@@ -104,6 +104,29 @@ async def test_bad_requests_are_refused_and_record_nothing(
     assert await _rows(engine, "SELECT count(*) FROM chat_history") == before
 
 
+async def test_a_course_the_student_cannot_see_is_refused_while_its_search_runs_ahead(
+    chat: Callable[..., Chat], app_client: httpx.AsyncClient, auth: Auth, course: ChatCourse, engine: AsyncEngine
+) -> None:
+    """A new session's question is searched while the turn's reads run, once the process knows the course: the
+    reads still refuse a course the student may not see, and nothing is recorded."""
+    await chat("student-seen").send("What is anemia?")
+    before = await _rows(engine, "SELECT count(*) FROM chat_history")
+    hide = text("UPDATE courses SET status = :s WHERE course_id = :c")
+    async with engine.begin() as conn:
+        await conn.execute(hide, {"s": "archived", "c": course.course_id})
+    try:
+        refused = await app_client.post(
+            "/api/chat/stream",
+            headers=auth("student-unseen"),
+            json={"course_id": course.course_id, "message": "What is anemia?"},
+        )
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "course_not_found"
+        assert await _rows(engine, "SELECT count(*) FROM chat_history") == before
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(hide, {"s": "active", "c": course.course_id})
+
+
 async def test_a_student_cannot_continue_or_read_another_students_session(
     chat: Callable[..., Chat], app_client: httpx.AsyncClient, auth: Auth, course: ChatCourse
 ) -> None:

@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -269,11 +269,7 @@ class SentenceVectors:
         with self._lock:
             new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if new:
-            vectors = np.asarray(self.embedder.embed_documents(new), dtype=np.float32)
-            with self._lock:
-                self._vectors.update(zip(new, vectors, strict=True))
-                while len(self._vectors) > self.capacity:
-                    self._vectors.popitem(last=False)
+            self.add(dict(zip(new, np.asarray(self.embedder.embed_documents(new), dtype=np.float32), strict=True)))
         with self._lock:
             for t in texts:
                 if t in self._vectors:
@@ -282,6 +278,22 @@ class SentenceVectors:
         if any(v is None for v in found):  # evicted meanwhile by another thread: embed again
             return np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float32)
         return np.stack([v for v in found if v is not None])
+
+    def add(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Vectors computed elsewhere (another process, the worker: `tutor.answers.sentence_store`)."""
+        with self._lock:
+            self._vectors.update(vectors)
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+
+    def missing(self, texts: Iterable[str]) -> list[str]:
+        """The texts (once each) that have no vector here."""
+        with self._lock:
+            return [t for t in dict.fromkeys(texts) if t not in self._vectors]
+
+    def known(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            return {t: self._vectors[t] for t in texts if t in self._vectors}
 
     def passage(self, text: str) -> np.ndarray:
         return self.sentences([s.text for s in split_passage(text)])

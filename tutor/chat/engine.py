@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, nullcontext
+from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.engine import transaction
 from db.models import ChatMessage
 from tutor.answers.quoting import WITHHELD
+from tutor.answers.sentence_store import SentenceCache, SharedQueries
 from tutor.answers.verify import SupportChecker, Verification, verified
 from tutor.chat import events as ev
 from tutor.chat import history, recording
@@ -110,10 +111,14 @@ class ChatEngine:
         self.autosave = autosave  # saves the text of open streams every second or so; None: only at the end
         self.clock: Clock = clock or SystemClock()
         self.links = SourceLinks(local_jwt_secret(settings))
-        self.retriever = Retriever(store, embedder, sessions)
         # Generated answers are checked against the passages, and quoted from them when nothing holds up.
         self.quoter = llm if isinstance(llm, ExtractiveLLM) and llm.tutor.vectors else ExtractiveLLM(embedder)
-        self.checker = SupportChecker(embedder, self.quoter.tutor.vectors)
+        vectors = self.quoter.tutor.vectors
+        assert vectors is not None  # the quoter is built with the embedder
+        self.checker = SupportChecker(embedder, vectors)
+        self.sentences = SentenceCache(sessions, vectors, embedder.name)
+        # The question's vector is the quoter's too: a turn embeds its question once.
+        self.retriever = Retriever(store, SharedQueries(embedder, vectors), sessions)
 
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed.
@@ -127,7 +132,10 @@ class ChatEngine:
             raise TutorError(
                 "message_too_long", f"messages are limited to {self.settings.max_message_chars} characters", status=413
             )
-        async with nullcontext(session) if session is not None else self.sessions() as session:
+        async with (
+            self._search_early(request, message) as early,
+            nullcontext(session) if session is not None else self.sessions() as session,
+        ):
             # The request's session may be in its sign-in's read transaction already: the reads go on in it.
             async with transaction(session):
                 course = await visible_course(session, user, request.course_id)
@@ -155,7 +163,7 @@ class ChatEngine:
                 )
             # Retrieval before recording (a missing index, or one built with another model, refuses the turn),
             # with no database connection held meanwhile.
-            retrieved = None if quiz_mode else await self._retrieve(request.course_id, message, earlier)
+            retrieved = None if quiz_mode else await (early or self._retrieve(request.course_id, message, earlier))
             asked_id, reply_id = await recording.add_turn(
                 session, user_id=user.user_id, course_id=request.course_id, session_id=session_id, message=message
             )
@@ -171,6 +179,25 @@ class ChatEngine:
             retrieved=retrieved,
             due=due if due and due.questions else None,
         )
+
+    @asynccontextmanager
+    async def _search_early(
+        self, request: ChatRequest, message: str
+    ) -> AsyncIterator[asyncio.Future[Retrieved] | None]:
+        """A new session's question needs nothing the turn's reads return to be searched: the search (the question's
+        embedding, above all) runs while they do. When they refuse the turn, it is dropped unreported. Only for a
+        course this process has searched before, so no one can make it keep search state for made-up course ids.
+        """
+        early = None
+        known = self.retriever.lexical.current(request.course_id) is not None
+        if known and not request.session_id and not (request.quiz_id or is_quiz_request(message)):
+            early = asyncio.ensure_future(self._retrieve(request.course_id, message, []))
+        try:
+            yield early
+        finally:
+            if early is not None:
+                early.cancel()
+                await asyncio.gather(early, return_exceptions=True)
 
     async def _retrieve(self, course_id: int, message: str, earlier: list[ChatMessage]) -> Retrieved:
         # Follow-ups ("and what does it produce?") are searched with what they refer to.
@@ -359,6 +386,10 @@ class ChatEngine:
             withhold=(guard.withheld,) if guard and guard.withheld else (),
         )
         deltas = 0
+        # A quote scores its passages' sentences by meaning: those this process has no vector for yet are fetched
+        # from the stored ones first, and the ones it still has to embed are kept for the other processes after.
+        quoting = self.llm is self.quoter
+        unstored = await self.sentences.fetch(turn.request.course_id, (p.text for p in passages)) if quoting else []
         check = Verification() if self.llm.capabilities.needs_verification and self.settings.llm_verify else None
         source = self.llm.stream(request)
         if check is not None:
@@ -372,6 +403,8 @@ class ChatEngine:
         if check is not None:
             async for delta in self._after_verification(turn, request, check, shown=deltas):
                 yield ev.Token(delta)
+        if unstored:
+            await self.sentences.keep(turn.request.course_id, unstored)
         answer = "".join(turn.text)
         turn.meta["usage"] = {
             "prompt_tokens": sum(len(m.content) for m in request.messages) // 4,
