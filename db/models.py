@@ -389,7 +389,7 @@ class CourseChunk(Base):
     page_end: Mapped[int] = mapped_column(Integer, nullable=False)
     chunk_index: Mapped[int] = mapped_column(Integer, nullable=False)  # its order within its topic
     text: Mapped[str] = mapped_column(Text, nullable=False)
-    # 0015: text recognised by OCR on a scanned page, with the recognizer's mean confidence (0-1).
+    # 0014: text recognised by OCR on a scanned page, with the recognizer's mean confidence (0-1).
     ocr: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     ocr_confidence: Mapped[float | None] = mapped_column(REAL)
     search_vector: Mapped[str | None] = mapped_column(
