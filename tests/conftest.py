@@ -161,6 +161,8 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def client(app_client: httpx.AsyncClient, db: AsyncEngine) -> httpx.AsyncClient:
+    # A cookie session now signs the JSON API in too: no test inherits the previous one's sign-in.
+    app_client.cookies.clear()
     return app_client
 
 

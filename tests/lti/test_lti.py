@@ -215,19 +215,22 @@ async def test_lms_flow_deep_link_quiz_score_once_and_roster(
     assert opened.headers["location"] == f"/learn/{course.course_id}"
     page = await client.get(opened.headers["location"])  # the session cookie works
     assert page.status_code == 200, page.text
-    bearer = re.search(r'data-token="([^"]+)"', page.text)
-    assert bearer is not None
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
+    assert csrf is not None  # the page calls the JSON API with its session cookie and this token
     student = lti_user_id(lms.issuer, "student-1")
     async with sessions() as session:
         row = await session.scalar(select(User).where(User.user_id == student))
         assert row is not None and row.role == "student" and lti_identity(row) == (lms.issuer, "student-1")
         # ...which the learning records (xAPI) name the student by, as the LMS does.
-        assert await xapi_actor.lti_identity(session, student) == xapi_actor.LtiIdentity(lms.issuer, "student-1")
+        assert (await xapi_actor.actor_for(session, settings, student))["account"] == {
+            "homePage": lms.issuer,
+            "name": "student-1",
+        }
     lms.fail_scores = 1
     for n, quiz_id in enumerate(course.quiz_ids):
         submitted = await client.post(
             f"/api/quizzes/{quiz_id}/responses",
-            headers={"Authorization": f"Bearer {bearer.group(1)}"},
+            headers={"X-CSRF-Token": csrf.group(1)},
             json={"answers": course.answers[n] if n == 0 else {"1": course.answers[n]["1"]}, "attempt_key": f"a{n}"},
         )
         assert submitted.status_code == 201, submitted.text
