@@ -99,12 +99,17 @@ META = frozenset(
     ]
 )
 # A sentence that defines or introduces a term: "X is/are/refers to/means ...", "... is called X".
-DEFINES_AFTER = r"(?:is|are|was|were|refers?\s+to|means?|denotes?|describes?|consists?\s+of|is\s+defined\s+as)\b"
+# "X is used/was designed ..." says what was done with X, not what it is: a participle after "is" does not define,
+# unless it names ("is called", "is defined as").
+DEFINES_AFTER = (
+    r"(?:(?:is|are)\b(?!\s+(?:\w+ly\s+)?(?!(?:called|named|termed|known|defined)\b)\w+ed\b)"
+    r"|refers?\s+to|means?|denotes?|describes?|consists?\s+of)\b"
+)
 DEFINES_BEFORE = r"(?:called|named|termed|known\s+as|defined\s+as|define|definition\s+of|we\s+call|refer\s+to)\s+"
 ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|both|the latter|the former)\b", re.I)
 # A step of a procedure: "Divide the input array ...", "Recursively sort ...", "First, ...".
 STEP = re.compile(
-    r"^(?:first|then|next|finally|recursively|divide|choose|partition|merge|combine|compute|move|return|repeat|"
+    r"^(?:1[.)]\s|first|then|next|finally|recursively|divide|choose|partition|merge|combine|compute|move|return|repeat|"
     r"sort|split|find|build|start|add|remove|call)\b",
     re.I,
 )
