@@ -109,10 +109,11 @@ DEFINES_BEFORE = r"(?:called|named|termed|known\s+as|defined\s+as|define|definit
 ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|both|the latter|the former)\b", re.I)
 # A step of a procedure: "Divide the input array ...", "Recursively sort ...", "First, ...".
 STEP = re.compile(
-    r"^(?:1[.)]\s|first|then|next|finally|recursively|divide|choose|partition|merge|combine|compute|move|return|repeat|"
+    r"^(?:first|then|next|finally|recursively|divide|choose|partition|merge|combine|compute|move|return|repeat|"
     r"sort|split|find|build|start|add|remove|call)\b",
     re.I,
 )
+PROCEDURE = re.compile(r"^1[.)]\s")  # a numbered list of steps, quoted whole (tutor.answers.passages)
 EXAMPLE_CUE = re.compile(r"\b(?:for example|for instance|e\.g\.|such as|consider|example|suppose|imagine)\b", re.I)
 
 # Weights tuned on SciQ (benchmarks/quality.py) and the dev set (benchmarks/answers_devset.py).
@@ -372,7 +373,9 @@ class QuotingTutor:
                 defines(s.text, subject) for subject in asked.subjects
             ):
                 score += DEFINES_BONUS
-            if asked.kind in ("how", "example"):
+            if asked.kind == "how" and PROCEDURE.match(s.text):
+                score += DEFINES_BONUS  # the numbered steps are to "how" what the definition is to "what is"
+            elif asked.kind in ("how", "example"):
                 if s.kind == "code" or EXAMPLE_CUE.search(s.text) or (asked.kind == "how" and STEP.match(s.text)):
                     score += EXAMPLE_BONUS
             elif s.kind == "code":
@@ -382,6 +385,11 @@ class QuotingTutor:
     def _choose(self, asked: Question, candidates: list[_Candidate]) -> list[Quote]:
         ranked = sorted(candidates, key=lambda c: (-c.score, c.rank, c.sentence.position))
         lead = ranked[0]
+        if asked.kind == "how" and lead.sentence.kind == "code":
+            # A "how" answer says what to do, then shows the code: the best prose leads when it is close.
+            prose = next((c for c in ranked if c.sentence.kind == "prose"), None)
+            if prose is not None and prose.score >= FOLLOW_RATIO * lead.score:
+                lead = prose
         picked = [lead]
         if asked.kind == "difference" and len(asked.subjects) == 2:
             # Both sides: the best sentence about the side the lead does not cover.
@@ -393,10 +401,13 @@ class QuotingTutor:
                 if side is not None and side not in picked:
                     picked.append(side)
         if asked.kind in ("how", "example") and lead.sentence.kind != "code":
-            code = next(
-                (c for c in ranked if c.sentence.kind == "code" and c.number == lead.number),
-                None,
-            )
+            # The lead's own passage's code, else (asked how) the best code about what was asked.
+            code = next((c for c in ranked if c.sentence.kind == "code" and c.number == lead.number), None)
+            if code is None and asked.kind == "how":
+                code = next(
+                    (c for c in ranked if c.sentence.kind == "code" and c.lexical > 0 and c.score >= FOLLOW_RATIO * lead.score),
+                    None,
+                )
             if code is not None:
                 picked.append(code)
         # The sentence the lead continues ("This type of movement ...") or the one that continues it.
