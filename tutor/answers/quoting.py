@@ -405,7 +405,11 @@ class QuotingTutor:
             code = next((c for c in ranked if c.sentence.kind == "code" and c.number == lead.number), None)
             if code is None and asked.kind == "how":
                 code = next(
-                    (c for c in ranked if c.sentence.kind == "code" and c.lexical > 0 and c.score >= FOLLOW_RATIO * lead.score),
+                    (
+                        c
+                        for c in ranked
+                        if c.sentence.kind == "code" and c.lexical > 0 and c.score >= FOLLOW_RATIO * lead.score
+                    ),
                     None,
                 )
             if code is not None:
