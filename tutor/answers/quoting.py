@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -174,6 +174,9 @@ class Question:
     subjects: tuple[str, ...]  # what is asked about: one term, or the two sides of a difference
     terms: frozenset[str]  # stems of the question's content words (with the topic of a follow-up)
     bigrams: frozenset[tuple[str, str]]
+    # What the sentences' meaning is compared with: the question, or with what it refers to when it names
+    # nothing itself ("what does the course say about this topic?" during a quiz, "and why?").
+    meaning: str = ""
 
 
 def _clean_subject(text: str) -> str:
@@ -208,14 +211,19 @@ def read_question(question: str, context: str = "") -> Question:
         if subject and len(subject.split()) <= 3:
             subjects = [subject]
     tokens = [w for w in words(asked) if w not in META] or words(asked)
+    meaning = asked
     if context and (kind == "example" or len(tokens) <= 3):
         tokens += [w for w in words(context) if w not in META]
+        meaning = context
+    if kind == "example":  # the example of what, not the word "example"
+        meaning = " ".join(sorted({stem(w) for w in tokens}))
     return Question(
         asked,
         kind,
         tuple(subjects),
         frozenset(stem(w) for w in tokens),
         frozenset(itertools.pairwise(tokens)),
+        meaning,
     )
 
 
@@ -251,6 +259,32 @@ class _Candidate:
     dense: float
     lexical: float
     score: float = 0.0
+
+
+BLANK = "____"
+
+
+def _hidden(withhold: Sequence[str]) -> list[re.Pattern[str]]:
+    return [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
+
+
+def blank_out(text: str, withhold: Sequence[str]) -> str:
+    """`text` with every withheld phrase blanked out (a citation's snippet during a quiz, say)."""
+    for pattern in _hidden(withhold):
+        text = pattern.sub(BLANK, text)
+    return text
+
+
+def _masked(candidate: _Candidate, hidden: Sequence[re.Pattern[str]]) -> _Candidate | None:
+    """The candidate with the withheld text blanked out; None when too little of it is left to say anything."""
+    text = candidate.sentence.text
+    for pattern in hidden:
+        text = pattern.sub(BLANK, text)
+    if text == candidate.sentence.text:
+        return candidate
+    if len(words(text.replace(BLANK, " "))) < 2 or candidate.sentence.kind == "code":
+        return None
+    return replace(candidate, sentence=replace(candidate.sentence, text=text))
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -315,15 +349,16 @@ class QuotingTutor:
     def answer(
         self, question: str, passages: Sequence[Passage], context: str = "", withhold: Sequence[str] = ()
     ) -> QuotedAnswer:
-        """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain."""
+        """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain (it is blanked
+        out: "A frameshift mutation is a ____." still tells a student in a quiz what the course says about it)."""
         asked = read_question(question, context)
-        hidden = [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
+        hidden = _hidden(withhold)
         found = self._candidates(asked, passages)
         if not found or not asked.terms:
             return QuotedAnswer([], asked.kind)
         self._score(asked, found)
         best = max(found, key=lambda c: c.score)
-        candidates = [c for c in found if not any(h.search(c.sentence.text) for h in hidden)]
+        candidates = [kept for c in found if (kept := _masked(c, hidden)) is not None]
         if candidates and len(candidates) < len(found):
             best = max(candidates, key=lambda c: c.score)
         if not candidates or (best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE):
@@ -349,7 +384,7 @@ class QuotingTutor:
         if self.vectors is not None and out:
             # Meaning is scored for a shortlist by words and rank: embedding every sentence of five new chunks
             # would cost a turn hundreds of milliseconds on a busy CPU; the rest keep the shortlist's floor.
-            query = self.vectors.query(asked.text if asked.kind != "example" else " ".join(sorted(asked.terms)))
+            query = self.vectors.query(asked.meaning or asked.text)
             shortlist = sorted(out, key=lambda c: -(LEXICAL_WEIGHT * c.lexical - RANK_PENALTY * c.rank))[:SHORTLIST]
             dense = self.vectors.sentences([c.sentence.text for c in shortlist]) @ query
             for c, similarity in zip(shortlist, dense, strict=True):
@@ -427,11 +462,13 @@ class QuotingTutor:
             ),
             None,
         )
+        # A lead with its answer blanked out (a quiz is open) says little alone: the sentence after it goes too.
+        blanked = BLANK in lead.sentence.text
         if (
             neighbour is not None
             and neighbour not in picked
             and len(picked) < MAX_SENTENCES
-            and (before or neighbour.score >= NEIGHBOUR_RATIO * lead.score)
+            and (before or blanked or neighbour.score >= NEIGHBOUR_RATIO * lead.score)
         ):
             picked.append(neighbour)
         while len(picked) < MAX_SENTENCES:
