@@ -98,6 +98,8 @@ META = frozenset(
         "happens",
     ]
 )
+# Words that point at something said before rather than name it ("what does the course say about this topic?").
+REFERRING = frozenset(["topic", "topics", "question", "thing", "things", "concept", "idea", "term", "part", "one"])
 # A sentence that defines or introduces a term: "X is/are/refers to/means ...", "... is called X".
 # "X is used/was designed ..." says what was done with X, not what it is: a participle after "is" does not define,
 # unless it names ("is called", "is defined as").
@@ -213,8 +215,10 @@ def read_question(question: str, context: str = "") -> Question:
     tokens = [w for w in words(asked) if w not in META] or words(asked)
     meaning = asked
     if context and (kind == "example" or len(tokens) <= 3):
+        # Meaning comes from what it refers to only when it names nothing itself ("this topic", not "insertions").
+        if not [w for w in tokens if w not in REFERRING]:
+            meaning = context
         tokens += [w for w in words(context) if w not in META]
-        meaning = context
     if kind == "example":  # the example of what, not the word "example"
         meaning = " ".join(sorted({stem(w) for w in tokens}))
     return Question(
