@@ -41,7 +41,7 @@ async def main(show: bool) -> None:
         from tutor.embeddings import get_embedder
         from tutor.llm.base import GenerationRequest, Passage
         from tutor.llm.extractive import NOT_FOUND, ExtractiveLLM
-        from tutor.retrieval import Retriever
+        from tutor.retrieval import Retriever, covers
         from tutor.vectorstore import open_vector_store
 
         first, *rest = [(name, (DATA / name).read_bytes()) for name in devset["files"]]
@@ -58,7 +58,7 @@ async def main(show: bool) -> None:
             query = resolve_follow_up(entry["question"], earlier)
             hits = await retriever.retrieve(course_id, query, k=settings.retrieval_k)
             started = time.perf_counter()
-            if not hits or hits[0].score < settings.refusal_threshold:
+            if not covers(hits, settings.refusal_threshold):  # as the chat engine decides
                 reply, declined = NOT_FOUND, True
             else:
                 passages = [Passage(i, h.text, h.metadata.filename) for i, h in enumerate(hits, 1)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from dataclasses import replace
 from functools import lru_cache
 
@@ -30,6 +31,23 @@ RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 # A chunk holding nearly all of the question's words, weighted by their rarity in the course, is about what was
 # asked even when the embedding model cannot tell (a code, an identifier, a name it never saw).
 LEXICAL_COVERS = 0.8
+# Where a chunk sits says what it is for. A section named for the thing asked about ("Quicksort") explains it;
+# a chapter's exercises ask about it and answer nothing (in a textbook they can be half of the chunks).
+TITLE_WEIGHT = 0.2
+PRACTICE_PENALTY = 0.15
+PRACTICE = re.compile(
+    r"^\W*(?:exercises?|problems?|homework|review questions|practice questions|self[- ]test|quiz(?:zes)?)\b", re.I
+)
+# How a student asks, not what about: "I don't understand X at all, help", "Can you explain X simply?". Left in,
+# these words pull the question's embedding away from X (below the refusal threshold) and dilute its terms.
+REQUEST = re.compile(
+    r"\b(?:i\s+(?:really\s+|still\s+|just\s+)?(?:don'?t|do\s+not|can'?t|cannot)\s+(?:understand|get|see)"
+    r"|(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:explain|help(?:\s+me)?(?:\s+with)?|tell\s+me\s+about)"
+    r"|(?:please\s+)?explain(?:\s+to\s+me)?|help(?:\s+me)?(?:\s+(?:with|understand))?|at\s+all|please|simply"
+    r"|in\s+simple\s+terms|i'?m\s+(?:so\s+)?(?:confused|lost|stuck)(?:\s+(?:about|by|with|on))?)\b",
+    re.I,
+)
+ASKS_FOR_PRACTICE = re.compile(r"\b(?:exercises?|problems?|homework|practice|quiz)\b", re.I)
 
 
 def covers(hits: list[Hit], min_similarity: float) -> bool:
@@ -43,6 +61,26 @@ def chunk_terms(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
+@lru_cache(maxsize=4096)
+def title_terms(title: str) -> frozenset[str]:
+    return frozenset(terms(re.sub(r"\(part \d+\)$", "", title)))
+
+
+def titled_for(title: str, wanted: set[str]) -> bool:
+    """The chunk's section is named for what was asked: every word of its title is in the question ("How does
+    quicksort work?" and "Quicksort"; not "What is recursion?" and "Recursion Trees")."""
+    named = title_terms(title)
+    return bool(named) and named <= wanted
+
+
+def search_text(query: str) -> str:
+    """The question without the words of asking for help, when something is left to search for."""
+    if not REQUEST.search(query):
+        return query
+    subject = " ".join(REQUEST.sub(" ", query).split()).strip(" ,.!?;:-")
+    return subject if terms(subject) else query
+
+
 def rerank(query: str, hits: list[Hit], k: int) -> list[Hit]:
     wanted = terms(query)
     if not wanted or not hits:
@@ -51,8 +89,16 @@ def rerank(query: str, hits: list[Hit], k: int) -> list[Hit]:
     # Rarity among the candidates: a term every candidate shares says little about which one answers.
     idf = {t: math.log(1 + len(hits) / (1 + sum(t in c for c in candidate_terms))) for t in wanted}
     total = sum(idf.values()) or 1.0
+    practice_penalty = 0.0 if ASKS_FOR_PRACTICE.search(query) else PRACTICE_PENALTY
     scored = [
-        (h.score + LEXICAL_WEIGHT * sum(idf[t] for t in wanted & c) / total, i, h)
+        (
+            h.score
+            + LEXICAL_WEIGHT * sum(idf[t] for t in wanted & c) / total
+            + (TITLE_WEIGHT if titled_for(h.metadata.topic_title, wanted) else 0.0)
+            - (practice_penalty if PRACTICE.match(h.metadata.topic_title) else 0.0),
+            i,
+            h,
+        )
         for i, (h, c) in enumerate(zip(hits, candidate_terms, strict=True))
     ]
     scored.sort(key=lambda s: (-s[0], s[1]))
@@ -93,6 +139,7 @@ class Retriever:
     async def retrieve(self, course_id: int, query: str, *, k: int = 5) -> list[Hit]:
         """The k best chunks; each Hit keeps its dense similarity as `score` (the refusal threshold reads it)."""
         n = k * CANDIDATES_PER_RESULT
+        query = search_text(query)
         # The question's embedding and dense search (a thread: ONNX, Chroma) and its lexical ranking (a round
         # trip) run side by side. The dense side fetches ids and similarities only: the chunks' text and
         # citations are in the lexical index's records, and a wider list scores the lexical candidates too.

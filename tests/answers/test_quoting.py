@@ -78,6 +78,13 @@ def test_a_how_question_shows_the_passage_code() -> None:
     assert "```" in answer.text()
 
 
+def test_a_how_question_starts_with_the_numbered_steps_whole_then_shows_the_code() -> None:
+    answer = tutor().answer("How does mergesort work?", passages(sections("01-recursion.pdf")["Mergesort"]))
+    steps = answer.quotes[0].text
+    assert steps.startswith("1. Divide the input array into two subarrays") and "3. Merge the newly-sorted" in steps
+    assert any(q.code and "MergeSort(" in q.text for q in answer.quotes[1:])
+
+
 def test_a_difference_question_quotes_both_sides() -> None:
     dfs = sections("06-dfs.pdf")
     greedy = sections("04-greedy.pdf")

@@ -34,6 +34,13 @@ CODE = re.compile(
     r"|[A-Za-z_][\w.\[\]]*\s*(?:=|\+=|-=|←|<-|:=)\s*\S|[{}]\s*$)"
 )
 NUMBERED = re.compile(r"^\d+(?:\.\d+)+\s+(?=[A-Z])")
+# A footnote mark after a sentence's end ("... by Arthur Samuel.^5"): the sentence ends before it.
+FOOTNOTE = re.compile(r"(?<=[.!?,;:\"\u201d\u2019)])\^\d{1,3}(?=\s|$)")
+# A code listing as the chunker keeps it: a fenced block, indentation and blank lines included.
+FENCED = re.compile(r"^```[^\n]*\n(.*?)\n?^```[ \t]*$", re.M | re.S)
+# A numbered list of steps in running text: "1. Divide ... 2. Recursively ...", at the start or after a colon.
+STEPS = re.compile(r"(?:^|(?<=[:.]\s))1[.)]\s+[A-Z][^\n]*?\s2[.)]\s+[A-Z]")
+MAX_STEPS_WORDS = 90
 MIN_TOKENS = 5  # "The result is a volcanic winter." is a sentence worth quoting
 MIN_WORDS = 2  # content words
 
@@ -66,6 +73,11 @@ def _analysed(position: int, text: str, kind: Literal["prose", "code"]) -> Sente
 
 
 def _prose_sentences(block: str) -> list[str]:
+    steps = STEPS.search(block)
+    if steps and len(block[steps.start() :].split()) <= MAX_STEPS_WORDS and ENDS_SENTENCE.search(block):
+        # A numbered procedure ("1. Divide ... 2. Recursively sort ... 3. Merge ...") is quoted whole: its
+        # steps cut apart answer "how" with one step out of context.
+        return [*_prose_sentences(block[: steps.start()]), block[steps.start() :].strip()]
     out = []
     for piece in SENTENCE.split(block):
         # A section number glued to its first sentence ("33.2 Cnidarians are ...") is not part of it.
@@ -85,10 +97,24 @@ def _prose_sentences(block: str) -> list[str]:
 def split_passage(text: str) -> tuple[Sentence, ...]:
     """The passage's quotable units in order, analysed once: the same chunks come back turn after turn.
 
-    PDF paragraphs arrive as blocks; code arrives as a run of short blocks, one line each. A run of short
-    blocks with two lines of code or more is code; other short, unpunctuated blocks are headings and labels.
+    A fenced block is code as written. PDF paragraphs arrive as blocks; code that was not recognised as such
+    at ingestion arrives as a run of short blocks, one line each. A run of short blocks with two lines of code
+    or more is code; other short, unpunctuated blocks are headings and labels.
     """
-    text = HYPHENATED.sub(r"\1\2", text.replace("\r", ""))
+    text = text.replace("\r", "")
+    units: list[tuple[str, Literal["prose", "code"]]] = []
+    at = 0
+    for fence in FENCED.finditer(text):
+        units += _units(text[at : fence.start()])
+        if fence.group(1).strip():
+            units.append((fence.group(1).strip("\n"), "code"))
+        at = fence.end()
+    units += _units(text[at:])
+    return tuple(_analysed(n, t, k) for n, (t, k) in enumerate(units))
+
+
+def _units(text: str) -> list[tuple[str, Literal["prose", "code"]]]:
+    text = FOOTNOTE.sub("", HYPHENATED.sub(r"\1\2", text))
     blocks = [" ".join(b.split()) if not _is_code(b) else b.strip() for b in re.split(r"\n\s*\n", text)]
     blocks = [b for b in blocks if b]
     units: list[tuple[str, Literal["prose", "code"]]] = []
@@ -104,7 +130,7 @@ def split_passage(text: str) -> tuple[Sentence, ...]:
         if sum(_is_code(line) for line in run) >= 2:
             units.append(("\n".join(run), "code"))
         i += len(run)
-    return tuple(_analysed(n, t, k) for n, (t, k) in enumerate(units))
+    return units
 
 
 def _short(block: str) -> bool:

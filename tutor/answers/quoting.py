@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -98,8 +98,15 @@ META = frozenset(
         "happens",
     ]
 )
+# Words that point at something said before rather than name it ("what does the course say about this topic?").
+REFERRING = frozenset(["topic", "topics", "question", "thing", "things", "concept", "idea", "term", "part", "one"])
 # A sentence that defines or introduces a term: "X is/are/refers to/means ...", "... is called X".
-DEFINES_AFTER = r"(?:is|are|was|were|refers?\s+to|means?|denotes?|describes?|consists?\s+of|is\s+defined\s+as)\b"
+# "X is used/was designed ..." says what was done with X, not what it is: a participle after "is" does not define,
+# unless it names ("is called", "is defined as").
+DEFINES_AFTER = (
+    r"(?:(?:is|are)\b(?!\s+(?:\w+ly\s+)?(?!(?:called|named|termed|known|defined)\b)\w+ed\b)"
+    r"|refers?\s+to|means?|denotes?|describes?|consists?\s+of)\b"
+)
 DEFINES_BEFORE = r"(?:called|named|termed|known\s+as|defined\s+as|define|definition\s+of|we\s+call|refer\s+to)\s+"
 ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|their|such|both|the latter|the former)\b", re.I)
 # A step of a procedure: "Divide the input array ...", "Recursively sort ...", "First, ...".
@@ -108,6 +115,7 @@ STEP = re.compile(
     r"sort|split|find|build|start|add|remove|call)\b",
     re.I,
 )
+PROCEDURE = re.compile(r"^1[.)]\s")  # a numbered list of steps, quoted whole (tutor.answers.passages)
 EXAMPLE_CUE = re.compile(r"\b(?:for example|for instance|e\.g\.|such as|consider|example|suppose|imagine)\b", re.I)
 
 # Weights tuned on SciQ (benchmarks/quality.py) and the dev set (benchmarks/answers_devset.py).
@@ -168,6 +176,9 @@ class Question:
     subjects: tuple[str, ...]  # what is asked about: one term, or the two sides of a difference
     terms: frozenset[str]  # stems of the question's content words (with the topic of a follow-up)
     bigrams: frozenset[tuple[str, str]]
+    # What the sentences' meaning is compared with: the question, or with what it refers to when it names
+    # nothing itself ("what does the course say about this topic?" during a quiz, "and why?").
+    meaning: str = ""
 
 
 def _clean_subject(text: str) -> str:
@@ -202,14 +213,21 @@ def read_question(question: str, context: str = "") -> Question:
         if subject and len(subject.split()) <= 3:
             subjects = [subject]
     tokens = [w for w in words(asked) if w not in META] or words(asked)
+    meaning = asked
     if context and (kind == "example" or len(tokens) <= 3):
+        # Meaning comes from what it refers to only when it names nothing itself ("this topic", not "insertions").
+        if not [w for w in tokens if w not in REFERRING]:
+            meaning = context
         tokens += [w for w in words(context) if w not in META]
+    if kind == "example":  # the example of what, not the word "example"
+        meaning = " ".join(sorted({stem(w) for w in tokens}))
     return Question(
         asked,
         kind,
         tuple(subjects),
         frozenset(stem(w) for w in tokens),
         frozenset(itertools.pairwise(tokens)),
+        meaning,
     )
 
 
@@ -245,6 +263,32 @@ class _Candidate:
     dense: float
     lexical: float
     score: float = 0.0
+
+
+BLANK = "____"
+
+
+def _hidden(withhold: Sequence[str]) -> list[re.Pattern[str]]:
+    return [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
+
+
+def blank_out(text: str, withhold: Sequence[str]) -> str:
+    """`text` with every withheld phrase blanked out (a citation's snippet during a quiz, say)."""
+    for pattern in _hidden(withhold):
+        text = pattern.sub(BLANK, text)
+    return text
+
+
+def _masked(candidate: _Candidate, hidden: Sequence[re.Pattern[str]]) -> _Candidate | None:
+    """The candidate with the withheld text blanked out; None when too little of it is left to say anything."""
+    text = candidate.sentence.text
+    for pattern in hidden:
+        text = pattern.sub(BLANK, text)
+    if text == candidate.sentence.text:
+        return candidate
+    if len(words(text.replace(BLANK, " "))) < 2 or candidate.sentence.kind == "code":
+        return None
+    return replace(candidate, sentence=replace(candidate.sentence, text=text))
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -321,15 +365,16 @@ class QuotingTutor:
     def answer(
         self, question: str, passages: Sequence[Passage], context: str = "", withhold: Sequence[str] = ()
     ) -> QuotedAnswer:
-        """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain."""
+        """`context`: what a follow-up refers to; `withhold`: text no quoted sentence may contain (it is blanked
+        out: "A frameshift mutation is a ____." still tells a student in a quiz what the course says about it)."""
         asked = read_question(question, context)
-        hidden = [re.compile(rf"\b{re.escape(w.strip())}\b", re.I) for w in withhold if w.strip()]
+        hidden = _hidden(withhold)
         found = self._candidates(asked, passages)
         if not found or not asked.terms:
             return QuotedAnswer([], asked.kind)
         self._score(asked, found)
         best = max(found, key=lambda c: c.score)
-        candidates = [c for c in found if not any(h.search(c.sentence.text) for h in hidden)]
+        candidates = [kept for c in found if (kept := _masked(c, hidden)) is not None]
         if candidates and len(candidates) < len(found):
             best = max(candidates, key=lambda c: c.score)
         if not candidates or (best.lexical < MIN_LEXICAL and best.dense < MIN_DENSE):
@@ -355,7 +400,7 @@ class QuotingTutor:
         if self.vectors is not None and out:
             # Meaning is scored for a shortlist by words and rank: embedding every sentence of five new chunks
             # would cost a turn hundreds of milliseconds on a busy CPU; the rest keep the shortlist's floor.
-            query = self.vectors.query(asked.text if asked.kind != "example" else " ".join(sorted(asked.terms)))
+            query = self.vectors.query(asked.meaning or asked.text)
             shortlist = sorted(out, key=lambda c: -(LEXICAL_WEIGHT * c.lexical - RANK_PENALTY * c.rank))[:SHORTLIST]
             dense = self.vectors.sentences([c.sentence.text for c in shortlist]) @ query
             for c, similarity in zip(shortlist, dense, strict=True):
@@ -379,7 +424,9 @@ class QuotingTutor:
                 defines(s.text, subject) for subject in asked.subjects
             ):
                 score += DEFINES_BONUS
-            if asked.kind in ("how", "example"):
+            if asked.kind == "how" and PROCEDURE.match(s.text):
+                score += DEFINES_BONUS  # the numbered steps are to "how" what the definition is to "what is"
+            elif asked.kind in ("how", "example"):
                 if s.kind == "code" or EXAMPLE_CUE.search(s.text) or (asked.kind == "how" and STEP.match(s.text)):
                     score += EXAMPLE_BONUS
             elif s.kind == "code":
@@ -389,6 +436,11 @@ class QuotingTutor:
     def _choose(self, asked: Question, candidates: list[_Candidate]) -> list[Quote]:
         ranked = sorted(candidates, key=lambda c: (-c.score, c.rank, c.sentence.position))
         lead = ranked[0]
+        if asked.kind == "how" and lead.sentence.kind == "code":
+            # A "how" answer says what to do, then shows the code: the best prose leads when it is close.
+            prose = next((c for c in ranked if c.sentence.kind == "prose"), None)
+            if prose is not None and prose.score >= FOLLOW_RATIO * lead.score:
+                lead = prose
         picked = [lead]
         if asked.kind == "difference" and len(asked.subjects) == 2:
             # Both sides: the best sentence about the side the lead does not cover.
@@ -400,10 +452,17 @@ class QuotingTutor:
                 if side is not None and side not in picked:
                     picked.append(side)
         if asked.kind in ("how", "example") and lead.sentence.kind != "code":
-            code = next(
-                (c for c in ranked if c.sentence.kind == "code" and c.number == lead.number),
-                None,
-            )
+            # The lead's own passage's code, else (asked how) the best code about what was asked.
+            code = next((c for c in ranked if c.sentence.kind == "code" and c.number == lead.number), None)
+            if code is None and asked.kind == "how":
+                code = next(
+                    (
+                        c
+                        for c in ranked
+                        if c.sentence.kind == "code" and c.lexical > 0 and c.score >= FOLLOW_RATIO * lead.score
+                    ),
+                    None,
+                )
             if code is not None:
                 picked.append(code)
         # The sentence the lead continues ("This type of movement ...") or the one that continues it.
@@ -419,11 +478,13 @@ class QuotingTutor:
             ),
             None,
         )
+        # A lead with its answer blanked out (a quiz is open) says little alone: the sentence after it goes too.
+        blanked = BLANK in lead.sentence.text
         if (
             neighbour is not None
             and neighbour not in picked
             and len(picked) < MAX_SENTENCES
-            and (before or neighbour.score >= NEIGHBOUR_RATIO * lead.score)
+            and (before or blanked or neighbour.score >= NEIGHBOUR_RATIO * lead.score)
         ):
             picked.append(neighbour)
         while len(picked) < MAX_SENTENCES:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import transaction
 from db.models import ChatMessage
-from tutor.answers.quoting import WITHHELD
+from tutor.answers.quoting import WITHHELD, blank_out
 from tutor.answers.sentence_store import SentenceCache, SharedQueries
 from tutor.answers.verify import SupportChecker, Verification, verified
 from tutor.chat import events as ev
@@ -427,7 +427,7 @@ class ChatEngine:
             )
             turn.text.append(offer)
             yield ev.Token(offer)
-        citations = [self._citation(n, hits[n - 1]) for n in cited]
+        citations = [self._citation(n, hits[n - 1], request.withhold) for n in cited]
         for citation in citations:
             yield citation
         turn.meta.update(grounded=True, citations=[c.data() for c in citations])
@@ -473,9 +473,11 @@ class ChatEngine:
         if text:
             yield ev.Token(text)
 
-    def _citation(self, number: int, hit: Hit) -> ev.Citation:
+    def _citation(self, number: int, hit: Hit, withhold: Sequence[str] = ()) -> ev.Citation:
+        """`withhold`: an open quiz question's answer, blanked out of the snippet as out of the answer."""
         m = hit.metadata
-        snippet = hit.text[:240].rsplit(" ", 1)[0] + ("…" if len(hit.text) > 240 else "")
+        text = blank_out(hit.text, withhold)
+        snippet = text[:240].rsplit(" ", 1)[0] + ("…" if len(text) > 240 else "")
         return ev.Citation(
             number,
             hit.chunk_id,
