@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pymupdf
 
+from ingestion import pseudocode
 from ingestion.errors import IngestionError
 
 # TEXT_DEHYPHENATE joins "exam-\nple"; ligatures and whitespace are kept as the PDF has them.
@@ -89,6 +90,7 @@ class Block:
     kind: BlockKind = "text"
     cells: tuple[tuple[float, str], ...] = ()  # a table row laid out in cells: (left edge, text) of each
     confidence: float | None = None  # recognised by OCR (see Paragraph)
+    lines: tuple[pseudocode.Line, ...] = ()  # running text's lines as laid out, to recognise pseudocode
 
 
 def _ends(data: bytes | Path) -> tuple[bytes, bytes]:
@@ -243,7 +245,9 @@ def _blocks(page: Any, number: int) -> list[Block]:
             size, bold, _ = _style(row)
             x0, y0 = row[0]["bbox"][0], min(ln["bbox"][1] for ln in row)
             x1, y1 = row[-1]["bbox"][2], max(ln["bbox"][3] for ln in row)
-            out.append(Block(number, " ".join(c for _, c in cells if c), size, bold, x0, y0, x1, y1, "text", cells))
+            laid = tuple((x, y0, size, c) for x, c in cells if c)
+            text = " ".join(c for _, c in cells if c)
+            out.append(Block(number, text, size, bold, x0, y0, x1, y1, "text", cells, lines=laid))
         if rows:
             continue
         for lines in _line_runs(b["lines"]):
@@ -256,7 +260,51 @@ def _blocks(page: Any, number: int) -> list[Block]:
             x1 = max(line["bbox"][2] for line in lines)
             y1 = max(line["bbox"][3] for line in lines)
             kind: BlockKind = "code" if code else "text"
-            out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind))
+            laid = () if code else tuple(_laid_out(line) for line in lines)
+            out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind, lines=laid))
+    return out
+
+
+def _laid_out(line: dict[str, Any]) -> pseudocode.Line:
+    spans = [s for s in line["spans"] if s["text"].strip()] or line["spans"]
+    size = max(spans, key=lambda s: len(s["text"].strip()))["size"]
+    return line["bbox"][0], line["bbox"][1], size, clean("".join(s["text"] for s in line["spans"]))
+
+
+def _pseudocode(blocks: list[Block], body: float) -> list[Block]:
+    """Runs of blocks set a little smaller than the body whose lines read as pseudocode become one code block."""
+    out: list[Block] = []
+    run: list[Block] = []
+
+    def flush() -> None:
+        lines = [line for b in run for line in b.lines]
+        if pseudocode.is_pseudocode(lines):
+            first = run[0]
+            out.append(
+                replace(
+                    first,
+                    text=pseudocode.listing(lines),
+                    kind="code",
+                    cells=(),
+                    lines=(),
+                    x0=min(b.x0 for b in run),
+                    x1=max(b.x1 for b in run),
+                    y1=max(b.y1 for b in run),
+                )
+            )
+        else:
+            out.extend(run)
+        run.clear()
+
+    for b in blocks:
+        fits = b.kind == "text" and bool(b.lines) and pseudocode.smaller_than_body(b.size, body)
+        if run and not (fits and b.y0 - run[-1].y0 >= -2 and b.y0 - max(r.y1 for r in run) <= 1.6 * b.size):
+            flush()
+        if fits:
+            run.append(b)
+        else:
+            out.append(b)
+    flush()
     return out
 
 
@@ -307,6 +355,7 @@ def _merge_lines(blocks: list[Block]) -> list[Block]:
                 x1=max(prev.x1, b.x1),
                 y1=b.y1,
                 confidence=joined_confidence(prev, b),
+                lines=prev.lines + b.lines,
             )
         else:
             merged.append(b)
@@ -494,12 +543,20 @@ def parse_pdf(
                         scanned.append(index + 1)
             except Exception:
                 raise IngestionError("corrupt_pdf", f"page {index + 1} cannot be read; is the file complete?") from None
-            raw.append(_tables(_reading_order(blocks, page.rect.width)))
+            raw.append(_reading_order(blocks, page.rect.width))
             heights.append(page.rect.height)
         toc = doc.get_toc(simple=True)
     finally:
         doc.close()
     raw = _snap_recognised_sizes(raw)
+    typed = Counter[float]()
+    for blocks in raw:
+        for b in blocks:
+            typed[b.size] += len(b.text) if b.kind == "text" and not b.cells else 0
+    if typed:  # the body's size, as below, to know pseudocode by its smaller print before tables are made
+        body_guess = typed.most_common(1)[0][0]
+        raw = [_pseudocode(blocks, body_guess) for blocks in raw]
+    raw = [_tables(blocks) for blocks in raw]
     sizes = Counter[float]()
     for blocks in raw:
         for b in blocks:
