@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -79,7 +80,7 @@ def database_url(pg_server_url: str) -> Iterator[str]:
 def redis_url(tmp_root: Path) -> Iterator[str]:
     configured = os.environ.get("TUTOR_TEST_REDIS_URL")
     if configured:
-        yield configured
+        yield _per_test_process(configured)
         return
     server = EmbeddedRedis(tmp_root / "redis")
     server.start()
@@ -87,6 +88,17 @@ def redis_url(tmp_root: Path) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def _per_test_process(redis_url: str) -> str:
+    """Under pytest-xdist each test process gets its own Redis database: rate limits and visitor counts are keyed by
+    course ids, which every process's own PostgreSQL database numbers from 1."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return redis_url
+    parts = urlsplit(redis_url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number + 1 + int(worker[2:])) % 16}"))
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,7 @@ def llama_server(log: Path) -> Iterator[str]:
                 "--n_ctx",
                 "2048",
                 "--n_threads",
-                "2",
+                "1",  # the suite runs two test processes on two cores: a second thread would only wait for a core
                 "--model_alias",
                 "smollm2",
             ],
