@@ -79,7 +79,7 @@ async def course_id(
         await conn.execute(
             text(
                 "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users RESTART IDENTITY CASCADE"
+                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
             )
         )
     from tutor.vectorstore import open_vector_store

@@ -87,7 +87,7 @@ async def seeded(
         await conn.execute(
             text(
                 "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users RESTART IDENTITY CASCADE"
+                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
             )
         )
 

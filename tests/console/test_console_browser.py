@@ -37,7 +37,7 @@ async def clean(engine: AsyncEngine) -> AsyncIterator[None]:
     """Set up before the browser (whose sync API holds the event loop while it runs); empties the tables after."""
     yield
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts RESTART IDENTITY CASCADE"))
+        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts CASCADE"))
 
 
 @pytest.fixture(scope="module")

@@ -128,7 +128,7 @@ async def test_a_job_that_fails_as_worker_lost_leaves_no_half_built_course(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as api,
     ):
-        # Course ids restart after each test's clean-up: earlier tests' files may sit in the same folder.
+        # Earlier tests' stored files stay on disk: only this job's own file must go.
         earlier = set(lost.files_dir.glob("*/*.pdf"))
         accepted = await upload(api, teacher, ("lost.pdf", course_pdf(sciq_chapters(6, 3, 3))), title="Lost")
         assert accepted.status_code == 202, accepted.text

@@ -74,7 +74,7 @@ async def xapi_client(xapi_settings: Settings, engine: AsyncEngine) -> AsyncIter
         async with httpx.AsyncClient(transport=transport, base_url="http://tutor.test") as client:
             yield client
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE outbox_messages RESTART IDENTITY"))
+        await conn.execute(text("TRUNCATE outbox_messages"))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ async def course(
             text(
                 "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, job_queue, "
                 "quiz_questions, quizzes, topics, modules, courses, users, review_cards, topic_mastery "
-                "RESTART IDENTITY CASCADE"
+                "CASCADE"
             )
         )
     from tutor.vectorstore import open_vector_store

@@ -31,7 +31,7 @@ async def clean(engine: AsyncEngine) -> AsyncIterator[None]:
     received.clear()
     yield
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE outbox_messages RESTART IDENTITY"))
+        await conn.execute(text("TRUNCATE outbox_messages"))
 
 
 async def _rows(engine: AsyncEngine) -> dict[str, Any]:
