@@ -146,14 +146,19 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
 
 
+async def empty_tables(engine: AsyncEngine) -> None:
+    """Every course, user and what hangs off them emptied (CASCADE); ids are not restarted (see `db`)."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts CASCADE"))
+
+
 @pytest.fixture
 async def db(engine: AsyncEngine, settings: Settings) -> AsyncIterator[AsyncEngine]:
     """A clean slate: every table emptied after the test, and the course indexes with them. Ids are not restarted:
     a worker still finishing an earlier test's background work (a job, a course's sentence vectors) must never
     find a new course under its old id."""
     yield engine
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts CASCADE"))
+    await empty_tables(engine)
     if settings.resolved_chroma_path.exists():
         from tutor.vectorstore import open_vector_store
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.chat.sse import answer_text, parse_sse
+from tests.conftest import empty_tables
 from tests.factories import ingest_course
 from tests.ingestion.books import Block, Entry, book_pdf
 from tutor.settings import Settings
@@ -75,13 +75,7 @@ async def course_id(
 ) -> AsyncIterator[int]:
     course_id = await ingest_course(settings, sessions, [("python.pdf", book_pdf(python_course()))], title="Python")
     yield course_id
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
-            )
-        )
+    await empty_tables(engine)
     from tutor.vectorstore import open_vector_store
 
     open_vector_store(settings).delete_course(course_id)

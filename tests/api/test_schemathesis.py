@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.models import Topic
 from ingestion.storage import open_storage
 from ingestion.uploads import UploadedFile, accept_upload
-from tests.conftest import poll
+from tests.conftest import empty_tables, poll
 from tests.factories import course_pdf, sciq_chapters, unique_user
 from tests.quiz.rows import make_course
 from tests.servers import api_server
@@ -83,13 +83,7 @@ async def seeded(
     sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine, settings: Settings
 ) -> AsyncIterator[RealIds]:
     yield RealIds(await _real_ids(sessions, settings, 0), await _real_ids(sessions, settings, 5))
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
-            )
-        )
+    await empty_tables(engine)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.chat.sse import parse_sse
 from tests.clocked import clock, clocked_client  # noqa: F401  (an app whose clock a test moves)
+from tests.conftest import empty_tables
 from tests.factories import course_pdf, ingest_course, sciq_chapters, sciq_items
 from tutor.settings import Settings
 
@@ -29,13 +29,7 @@ async def course(
 ) -> AsyncIterator[ChatCourse]:
     course_id = await ingest_course(settings, sessions, [("biology.pdf", course_pdf(sciq_chapters(3, 3, 2)))])
     yield ChatCourse(course_id, sciq_items()[:18])
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
-            )
-        )
+    await empty_tables(engine)
     from tutor.vectorstore import open_vector_store
 
     open_vector_store(settings).delete_course(course_id)

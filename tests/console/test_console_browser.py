@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.chat.sse import parse_sse
-from tests.conftest import REPO, TABLES
+from tests.conftest import REPO, empty_tables
 from tests.factories import course_pdf, sciq_chapters
 from tests.servers import api_server
 from tutor.identity import mint_token
@@ -36,8 +35,7 @@ XSS = "<img src=x onerror=alert(1)>"
 async def clean(engine: AsyncEngine) -> AsyncIterator[None]:
     """Set up before the browser (whose sync API holds the event loop while it runs); empties the tables after."""
     yield
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts CASCADE"))
+    await empty_tables(engine)
 
 
 @pytest.fixture(scope="module")

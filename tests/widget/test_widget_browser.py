@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.conftest import REPO
+from tests.conftest import REPO, empty_tables
 from tests.factories import course_pdf, ingest_course, sciq_chapters, sciq_items
 from tests.servers import api_server
 from tutor.ports import free_port
@@ -47,13 +47,7 @@ async def widget_course(
             },
         )
     yield course_id
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
-            )
-        )
+    await empty_tables(engine)
 
 
 def _serve(directory: Path, port: int) -> http.server.ThreadingHTTPServer:

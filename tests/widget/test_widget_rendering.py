@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.conftest import REPO
+from tests.conftest import REPO, empty_tables
 from tests.factories import Chapter, Section, course_pdf, ingest_course, sciq_chapters
 from tests.servers import api_server
 from tests.widget.test_widget_browser import _serve
@@ -99,13 +99,7 @@ async def planted_course(
             },
         )
     yield course_id
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, "
-                "job_queue, quiz_questions, quizzes, topics, modules, courses, users CASCADE"
-            )
-        )
+    await empty_tables(engine)
 
 
 @pytest.fixture(scope="module")

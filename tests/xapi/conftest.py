@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.conftest import REPO, settings_env
+from tests.conftest import REPO, empty_tables, settings_env
 from tests.xapi.lrs import PASSWORD, USERNAME, Ralph, ralph_python
 from tutor.settings import Settings
 
@@ -86,14 +86,7 @@ async def course(
 
     course_id = await ingest_course(settings, sessions, [("cells.pdf", course_pdf(sciq_chapters(1, 2, 2)))])
     yield course_id
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE chat_history, user_progress, quiz_attempts, quiz_responses, source_files, job_queue, "
-                "quiz_questions, quizzes, topics, modules, courses, users, review_cards, topic_mastery "
-                "CASCADE"
-            )
-        )
+    await empty_tables(engine)
     from tutor.vectorstore import open_vector_store
 
     open_vector_store(settings).delete_course(course_id)
