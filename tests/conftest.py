@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import migrate
@@ -147,9 +148,17 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def empty_tables(engine: AsyncEngine) -> None:
-    """Every course, user and what hangs off them emptied (CASCADE); ids are not restarted (see `db`)."""
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts CASCADE"))
+    """Every course, user and what hangs off them emptied (CASCADE); ids are not restarted (see `db`).
+    A worker may still be finishing an earlier test's job: when PostgreSQL picks the TRUNCATE as a deadlock's
+    victim, it is tried again (the worker's transaction has gone by then)."""
+    for attempt in range(5):
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {TABLES}, quiz_attempts CASCADE"))
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "40P01" or attempt == 4:
+                raise
 
 
 @pytest.fixture
