@@ -61,6 +61,37 @@ def test_headings_labels_and_page_numbers_are_never_quoted_as_prose() -> None:
         assert label not in text
 
 
+def test_a_figure_caption_is_quoted_without_its_label() -> None:
+    caption = (
+        "Figure 6.12 Entropy is a measure of randomness or disorder in a system. Gases have higher entropy than "
+        "liquids, and liquids have higher entropy than solids."
+    )
+    answer = tutor().answer(
+        "What is a measure of randomness or disorder in a system?", passages(sciq_items()[5]["support"], caption)
+    )
+    assert answer.quotes[0].text == "Entropy is a measure of randomness or disorder in a system."
+    assert "Figure 6.12" not in answer.text()
+
+
+@pytest.mark.parametrize(
+    ("question", "items", "answered_by"),
+    [
+        (
+            "What is the process in which a substance naturally moves from an area of higher to lower concentration "
+            "called?",
+            (118, 581, 149, 336),
+            "The process is called diffusion",
+        ),
+        ("What predatory mammal is the fastest land animal on earth?", (199, 502), "the cheetah wins"),
+    ],
+)
+def test_a_sentence_that_restates_the_question_is_quoted_with_what_the_course_says_next(
+    question: str, items: tuple[int, ...], answered_by: str
+) -> None:
+    answer = tutor().answer(question, passages(*(sciq_items()[i]["support"] for i in items)))
+    assert answered_by in answer.text()
+
+
 def test_a_definition_question_starts_with_the_defining_sentence() -> None:
     recursion = sections("01-recursion.pdf")
     context = [recursion["Simplify and Delegate"], recursion["Reductions"], recursion["Tower of Hanoi"]]

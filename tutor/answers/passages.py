@@ -49,6 +49,13 @@ def _sentence_like(text: str) -> bool:
     return len(re.findall(r"\w+", text)) >= MIN_TOKENS and len(words(text)) >= MIN_WORDS
 
 
+def _caption(text: str) -> bool:
+    """A caption's text is a sentence: capitalised, and not a title with every word capitalised."""
+    tokens = re.findall(r"[A-Za-z]+", text)
+    lower = sum(w[0].islower() for w in tokens if len(w) > 3)
+    return _sentence_like(text) and text[0].isupper() and lower >= 2
+
+
 @dataclass(frozen=True)
 class Sentence:
     position: int  # order in its passage
@@ -84,6 +91,11 @@ def _prose_sentences(block: str) -> list[str]:
         piece = NUMBERED.sub("", " ".join(piece.split()))
         if not _sentence_like(piece) or not ENDS_SENTENCE.search(piece):
             continue
+        if (label := LABEL.match(piece)) and _caption(piece[label.end() :].lstrip()):
+            # A caption ("Figure 6.12 Entropy is a measure of disorder.") says what the course says: its label
+            # does not. A label alone, or a title ("Table 13.4 Some Drugs That Contain a Benzene Ring."), is no
+            # sentence.
+            piece = piece[label.end() :].lstrip()
         if piece[0].islower() or LABEL.match(piece):
             continue  # the tail of a sentence cut at the chunk's start, or a label ("Figure 2.1 ...")
         letters = sum(c.isalpha() for c in piece)

@@ -130,6 +130,8 @@ SHORTLIST = 12  # sentences whose meaning is scored per answer
 REPEAT_PENALTY = 0.5
 NEW_TERM_BONUS = 0.03
 FOLLOW_RATIO = 0.4  # a further sentence is quoted only when it scores this close to the first
+RESTATES_NEW_TERMS = 1  # a sentence adding no more content words than this to the question only restates it
+FOLLOWING_SPAN = 2  # what answers a restated question follows within this many sentences
 MIN_DENSE = 0.3  # below both, nothing in the passages answers the question
 MIN_LEXICAL = 0.34
 
@@ -289,6 +291,25 @@ def _masked(candidate: _Candidate, hidden: Sequence[re.Pattern[str]]) -> _Candid
     if len(words(text.replace(BLANK, " "))) < 2 or candidate.sentence.kind == "code":
         return None
     return replace(candidate, sentence=replace(candidate.sentence, text=text))
+
+
+def _restates(c: _Candidate, asked: Question) -> bool:
+    """The sentence only restates the question (it adds at most one word of its own) or asks it: what answers is
+    what the course says next ("The fastest land animal is a predatory mammal. Can you guess what it is? ...")."""
+    return c.sentence.text.endswith("?") or len(c.sentence.stems - asked.terms) <= RESTATES_NEW_TERMS
+
+
+def _following(c: _Candidate, candidates: Sequence[_Candidate]) -> list[_Candidate]:
+    """The prose sentences that follow `c` in its passage, nearest first (the course's questions left out)."""
+    after = [
+        n
+        for n in candidates
+        if n.number == c.number
+        and 0 < n.sentence.position - c.sentence.position <= FOLLOWING_SPAN
+        and n.sentence.kind == "prose"
+        and not n.sentence.text.endswith("?")
+    ]
+    return sorted(after, key=lambda n: n.sentence.position)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -487,6 +508,14 @@ class QuotingTutor:
             and (before or blanked or neighbour.score >= NEIGHBOUR_RATIO * lead.score)
         ):
             picked.append(neighbour)
+        # A lead that restates the question names what is asked, not the answer: what the course says next goes
+        # too, as written ("A substance naturally moves from an area of higher to lower concentration. This is
+        # known as moving down the concentration gradient. The process is called diffusion."). A lead that
+        # continues an earlier sentence has its answer there, quoted already.
+        if not before and _restates(lead, asked):
+            for after in _following(lead, candidates):
+                if after not in picked and len(picked) < MAX_SENTENCES:
+                    picked.append(after)
         while len(picked) < MAX_SENTENCES:
             # Each further sentence must add something: near-repeats of what is quoted count for less, and
             # terms the question and the quotes do not have yet (what the student does not know) for more.
@@ -495,7 +524,11 @@ class QuotingTutor:
             for c in ranked[1:]:
                 if c in picked or c.sentence.kind == "code":
                     continue
-                repeat = max(_overlap(c.sentence.stems, p.sentence.stems) for p in picked)
+                # What two sentences share of the question is their topic, not a repeat: a repeat says the same
+                # new things ("The youngest seafloor is at the ridge" repeats nothing of "Orange areas show the
+                # youngest seafloor").
+                said = c.sentence.stems - asked.terms
+                repeat = max(_overlap(said, p.sentence.stems - asked.terms) for p in picked)
                 value = c.score - REPEAT_PENALTY * repeat + NEW_TERM_BONUS * min(3, len(c.sentence.stems - known))
                 if value > best_value:
                     best, best_value = c, value
