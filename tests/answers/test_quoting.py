@@ -73,6 +73,32 @@ def test_a_figure_caption_is_quoted_without_its_label() -> None:
     assert "Figure 6.12" not in answer.text()
 
 
+def test_a_paragraph_in_lower_case_is_quoted_but_not_a_sentence_cut_at_the_chunk_start() -> None:
+    chunk = (
+        "absorbs light and passes its energy on to the reaction centre of the plant cell.\n\n"
+        "Plants capture the energy of sunlight in their leaves.\n\n"
+        "chlorophyll - a pigment within plant cells which absorbs light."
+    )
+    text = tutor().answer("A pigment within plant cells which absorbs light is called?", passages(chunk)).text()
+    assert "chlorophyll - a pigment within plant cells which absorbs light. [1]" in text
+    assert "reaction centre" not in text
+
+
+def test_a_sentence_that_opens_a_chunk_is_cited_to_the_chunk_that_leads_up_to_it() -> None:
+    lead_up = (
+        "Pulmonary ventilation is dependent on three types of pressure: atmospheric, intra-alveolar, and interpleural."
+    )
+    answer_sentence = (
+        "Atmospheric pressure is the amount of force that is exerted by gases in the air surrounding any given surface."
+    )
+    overlap = f"{answer_sentence} Air pressure falls from sea level to the top of the atmosphere."
+    answer = tutor().answer(
+        "What type of pressure is the amount of force that is exerted by gases in the air surrounding any surface?",
+        passages(overlap, f"{lead_up} {answer_sentence}"),
+    )
+    assert answer.quotes[0].text == answer_sentence and answer.quotes[0].number == 2
+
+
 @pytest.mark.parametrize(
     ("question", "items", "answered_by"),
     [

@@ -405,12 +405,19 @@ class QuotingTutor:
 
     def _candidates(self, asked: Question, passages: Sequence[Passage]) -> list[_Candidate]:
         out: list[_Candidate] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # a sentence's key -> its candidate
         for rank, passage in enumerate(passages):
             for sentence in split_passage(passage.text):
-                if sentence.key in seen or any(sentence.key in k or k in sentence.key for k in seen):
+                if sentence.key in seen:
+                    # A sentence that opens a chunk is often there as the overlap with the chunk before: it is
+                    # quoted from (and cited to) a chunk that has what leads up to it, at its best passage's rank.
+                    kept = out[seen[sentence.key]]
+                    if kept.sentence.position == 0 < sentence.position:
+                        out[seen[sentence.key]] = replace(kept, sentence=sentence, number=passage.number)
+                    continue
+                if any(sentence.key in k or k in sentence.key for k in seen):
                     continue  # overlapping chunks repeat sentences, sometimes cut short
-                seen.add(sentence.key)
+                seen[sentence.key] = len(out)
                 out.append(_Candidate(sentence, passage.number, rank, 0.0, 0.0))
         # Rarity among the candidates: a term every sentence shares says little about which one answers.
         n = len(out)
