@@ -84,6 +84,19 @@ def test_a_paragraph_in_lower_case_is_quoted_but_not_a_sentence_cut_at_the_chunk
     assert "reaction centre" not in text
 
 
+def test_a_sentence_cut_by_a_page_break_is_quoted_whole() -> None:
+    chunk = (
+        "Some rockets use hydrazine as a fuel.\n\n"
+        "Electrons are tiny, negatively charged particles in an atom that move around the positive\n\n"
+        "nucleus at the center. Energy levels are a little like the steps of a staircase."
+    )
+    answer = tutor().answer("What are the tiny, negatively charged particles in an atom?", passages(chunk))
+    assert answer.quotes[0].text == (
+        "Electrons are tiny, negatively charged particles in an atom that move around the positive nucleus at the "
+        "center."
+    )
+
+
 def test_a_sentence_that_opens_a_chunk_is_cited_to_the_chunk_that_leads_up_to_it() -> None:
     lead_up = (
         "Pulmonary ventilation is dependent on three types of pressure: atmospheric, intra-alveolar, and interpleural."

@@ -130,8 +130,7 @@ def split_passage(text: str) -> tuple[Sentence, ...]:
 
 def _units(text: str) -> list[tuple[str, Literal["prose", "code"]]]:
     text = FOOTNOTE.sub("", HYPHENATED.sub(r"\1\2", text))
-    blocks = [" ".join(b.split()) if not _is_code(b) else b.strip() for b in re.split(r"\n\s*\n", text)]
-    blocks = [b for b in blocks if b]
+    blocks = _rejoined([" ".join(b.split()) if not _is_code(b) else b.strip() for b in re.split(r"\n\s*\n", text)])
     units: list[tuple[str, Literal["prose", "code"]]] = []
     i = 0
     ended = False  # the block before ended a sentence: the chunk's first block may begin in the middle of one
@@ -149,6 +148,28 @@ def _units(text: str) -> list[tuple[str, Literal["prose", "code"]]]:
             units.append(("\n".join(run), "code"))
         i += len(run)
     return units
+
+
+def _rejoined(blocks: list[str]) -> list[str]:
+    """The blocks, a paragraph that a page break cut in two made one again: a block of prose that ends in the middle
+    of a sentence, then one that carries on in lower case ("... move around the positive" / "nucleus at the
+    center.")."""
+    out: list[str] = []
+    for b in blocks:
+        if not b:
+            continue
+        if (
+            out
+            and b[0].islower()
+            and not ENDS_SENTENCE.search(out[-1])
+            and not _is_code(out[-1])
+            and not _is_code(b)
+            and len(out[-1].split()) > 3  # a sentence's beginning, not a heading or a label
+        ):
+            out[-1] = f"{out[-1]} {b}"
+        else:
+            out.append(b)
+    return out
 
 
 def _short(block: str) -> bool:
