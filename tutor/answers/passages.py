@@ -79,17 +79,14 @@ def _analysed(position: int, text: str, kind: Literal["prose", "code"]) -> Sente
     )
 
 
-def _prose_sentences(block: str, opens: bool = False) -> list[str]:
-    """`opens`: the block begins a paragraph of its own (the block before it ended a sentence), so a first
-    sentence in lower case is whole ("chlorophyll - a pigment within plant cells which absorbs light.", a
-    glossary's entry) rather than the tail of one cut at the chunk's start or continued from the page before."""
+def _prose_sentences(block: str) -> list[str]:
     steps = STEPS.search(block)
     if steps and len(block[steps.start() :].split()) <= MAX_STEPS_WORDS and ENDS_SENTENCE.search(block):
         # A numbered procedure ("1. Divide ... 2. Recursively sort ... 3. Merge ...") is quoted whole: its
         # steps cut apart answer "how" with one step out of context.
-        return [*_prose_sentences(block[: steps.start()], opens), block[steps.start() :].strip()]
+        return [*_prose_sentences(block[: steps.start()]), block[steps.start() :].strip()]
     out = []
-    for n, piece in enumerate(SENTENCE.split(block)):
+    for piece in SENTENCE.split(block):
         # A section number glued to its first sentence ("33.2 Cnidarians are ...") is not part of it.
         piece = NUMBERED.sub("", " ".join(piece.split()))
         if not _sentence_like(piece) or not ENDS_SENTENCE.search(piece):
@@ -99,7 +96,7 @@ def _prose_sentences(block: str, opens: bool = False) -> list[str]:
             # does not. A label alone, or a title ("Table 13.4 Some Drugs That Contain a Benzene Ring."), is no
             # sentence.
             piece = piece[label.end() :].lstrip()
-        if (piece[0].islower() and not (opens and n == 0)) or LABEL.match(piece):
+        if piece[0].islower() or LABEL.match(piece):
             continue  # the tail of a sentence cut at the chunk's start, or a label ("Figure 2.1 ...")
         letters = sum(c.isalpha() for c in piece)
         if letters < 0.6 * len(piece):  # formulas and tables flattened into text
@@ -133,14 +130,11 @@ def _units(text: str) -> list[tuple[str, Literal["prose", "code"]]]:
     blocks = _rejoined([" ".join(b.split()) if not _is_code(b) else b.strip() for b in re.split(r"\n\s*\n", text)])
     units: list[tuple[str, Literal["prose", "code"]]] = []
     i = 0
-    ended = False  # the block before ended a sentence: the chunk's first block may begin in the middle of one
     while i < len(blocks):
         if not _short(blocks[i]):
-            units.extend((s, "prose") for s in _prose_sentences(blocks[i], ended))
-            ended = bool(ENDS_SENTENCE.search(blocks[i]))
+            units.extend((s, "prose") for s in _prose_sentences(blocks[i]))
             i += 1
             continue
-        ended = False
         run = [blocks[i]]
         while i + len(run) < len(blocks) and _short(blocks[i + len(run)]):
             run.append(blocks[i + len(run)])

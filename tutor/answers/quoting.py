@@ -132,6 +132,7 @@ NEW_TERM_BONUS = 0.03
 FOLLOW_RATIO = 0.4  # a further sentence is quoted only when it scores this close to the first
 RESTATES_NEW_TERMS = 1  # a sentence adding no more content words than this to the question only restates it
 FOLLOWING_SPAN = 2  # what answers a restated question follows within this many sentences
+ANTECEDENT_SPAN = 3  # how far back the sentence naming what a lead refers to ("It ...") is looked for
 MIN_DENSE = 0.3  # below both, nothing in the passages answers the question
 MIN_LEXICAL = 0.34
 
@@ -293,10 +294,40 @@ def _masked(candidate: _Candidate, hidden: Sequence[re.Pattern[str]]) -> _Candid
     return replace(candidate, sentence=replace(candidate.sentence, text=text))
 
 
+def _at(c: _Candidate, candidates: Sequence[_Candidate], step: int) -> _Candidate | None:
+    """The prose sentence `step` sentences from `c` in its passage."""
+    return next(
+        (
+            n
+            for n in candidates
+            if n.number == c.number and n.sentence.position == c.sentence.position + step and n.sentence.kind == "prose"
+        ),
+        None,
+    )
+
+
+def _antecedent(c: _Candidate, candidates: Sequence[_Candidate]) -> _Candidate | None:
+    """The sentence that names what `c` refers to ("It", "This", ...): back through a run of sentences that refer
+    back too ("The cell membrane is like the bag ... It encloses ... It forms a barrier ..."), as far as
+    ANTECEDENT_SPAN; when none names it there, the sentence just before."""
+    for step in range(1, ANTECEDENT_SPAN + 1):
+        n = _at(c, candidates, -step)
+        if n is None:
+            break
+        if ANAPHOR.match(n.sentence.text) is None:
+            return n
+    return _at(c, candidates, -1)
+
+
+def _asks(c: _Candidate) -> bool:
+    """The sentence is a question the course asks ("Can you guess what it is?")."""
+    return c.sentence.text.endswith("?")
+
+
 def _restates(c: _Candidate, asked: Question) -> bool:
     """The sentence only restates the question (it adds at most one word of its own) or asks it: what answers is
     what the course says next ("The fastest land animal is a predatory mammal. Can you guess what it is? ...")."""
-    return c.sentence.text.endswith("?") or len(c.sentence.stems - asked.terms) <= RESTATES_NEW_TERMS
+    return _asks(c) or len(c.sentence.stems - asked.terms) <= RESTATES_NEW_TERMS
 
 
 def _following(c: _Candidate, candidates: Sequence[_Candidate]) -> list[_Candidate]:
@@ -307,7 +338,7 @@ def _following(c: _Candidate, candidates: Sequence[_Candidate]) -> list[_Candida
         if n.number == c.number
         and 0 < n.sentence.position - c.sentence.position <= FOLLOWING_SPAN
         and n.sentence.kind == "prose"
-        and not n.sentence.text.endswith("?")
+        and not _asks(n)
     ]
     return sorted(after, key=lambda n: n.sentence.position)
 
@@ -495,17 +526,7 @@ class QuotingTutor:
                 picked.append(code)
         # The sentence the lead continues ("This type of movement ...") or the one that continues it.
         before = ANAPHOR.match(lead.sentence.text) is not None
-        step = -1 if before else 1
-        neighbour = next(
-            (
-                c
-                for c in candidates
-                if c.number == lead.number
-                and c.sentence.position == lead.sentence.position + step
-                and c.sentence.kind == "prose"
-            ),
-            None,
-        )
+        neighbour = _antecedent(lead, candidates) if before else _at(lead, candidates, 1)
         # A lead with its answer blanked out (a quiz is open) says little alone: the sentence after it goes too.
         blanked = BLANK in lead.sentence.text
         if (
@@ -529,8 +550,8 @@ class QuotingTutor:
             known = asked.terms.union(*(c.sentence.stems for c in picked))
             best, best_value = None, FOLLOW_RATIO * lead.score
             for c in ranked[1:]:
-                if c in picked or c.sentence.kind == "code":
-                    continue
+                if c in picked or c.sentence.kind == "code" or _asks(c):
+                    continue  # a question the course asks answers nothing unless what follows it is quoted too
                 # What two sentences share of the question is their topic, not a repeat: a repeat says the same
                 # new things ("The youngest seafloor is at the ridge" repeats nothing of "Orange areas show the
                 # youngest seafloor").
