@@ -73,6 +73,16 @@ def test_a_figure_caption_is_quoted_without_its_label() -> None:
     assert "Figure 6.12" not in answer.text()
 
 
+def test_a_sentence_of_three_words_is_quoted() -> None:
+    chunk = (
+        "Roundworms reproduce sexually. Sperm and eggs are produced by separate male and female adults. "
+        "Fertilization takes place inside the female organism."
+    )
+    digestion = "A roundworm has a complete digestive system, which includes both a mouth and an anus."
+    answer = tutor().answer("How do roundworms reproduce?", passages(digestion, chunk))
+    assert answer.quotes[0].text == "Roundworms reproduce sexually."
+
+
 def test_a_sentence_cut_by_a_page_break_is_quoted_whole() -> None:
     chunk = (
         "Some rockets use hydrazine as a fuel.\n\n"

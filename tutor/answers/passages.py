@@ -41,7 +41,7 @@ FENCED = re.compile(r"^```[^\n]*\n(.*?)\n?^```[ \t]*$", re.M | re.S)
 # A numbered list of steps in running text: "1. Divide ... 2. Recursively ...", at the start or after a colon.
 STEPS = re.compile(r"(?:^|(?<=[:.]\s))1[.)]\s+[A-Z][^\n]*?\s2[.)]\s+[A-Z]")
 MAX_STEPS_WORDS = 90
-MIN_TOKENS = 5  # "The result is a volcanic winter." is a sentence worth quoting
+MIN_TOKENS = 3  # "Roundworms reproduce sexually." is a sentence worth quoting
 MIN_WORDS = 2  # content words
 
 
