@@ -52,7 +52,8 @@ async def main(local_sample: int) -> None:
         ingest_s = time.perf_counter() - started
 
         from db.engine import create_engine, session_factory
-        from tutor.answers.verify import SupportChecker, Verification, verified
+        from tutor.answers.quoting import QuotedAnswer
+        from tutor.answers.verify import SupportChecker, Verification, already_says, verified
         from tutor.embeddings import get_embedder
         from tutor.llm.base import GenerationRequest, Passage
         from tutor.llm.extractive import ExtractiveLLM
@@ -67,7 +68,7 @@ async def main(local_sample: int) -> None:
         # ("protons, electrons and neutrons" against "protons, neutrons, and electrons").
         everything = [r.text.lower() for r in await course_records(settings, course_id)]
         anywhere = sum(any(i["correct_answer"].lower() in t for t in everything) for i in items)
-        local_ok = local_n = verified_ok = 0
+        local_ok = local_n = verified_ok = completed = quoted_ok = 0
         llm = ExtractiveLLM(embedder)
         checker = SupportChecker(embedder, llm.tutor.vectors)
         local = None
@@ -98,13 +99,20 @@ async def main(local_sample: int) -> None:
             cites_gold += any(gold[n - 1] for n in cited)
             if local and n < local_sample:
                 local_n += 1
+                quoted_ok += answer in text.lower()
                 text = "".join([d async for d in local.stream(request)])
                 local_ok += answer in text.lower()
-                # As the chat engine does: unsupported sentences dropped; nothing left, the quoted answer.
+                # As the chat engine does: unsupported sentences dropped; nothing left, the quoted answer; the
+                # course sentences that answer and that the kept ones do not say, added after them.
                 check = Verification()
                 kept = "".join([d async for d in verified(_replay(text), passages, checker, check)])
+                quoted = await llm.quote(request)
                 if not check.verified:
-                    kept = "".join([d async for d in llm.stream(request)])
+                    kept = quoted.text()
+                else:
+                    missing = [q for q in quoted.quotes if not already_says(checker, kept, q.text)]
+                    kept += " " + QuotedAnswer(missing, quoted.kind).text() if missing else ""
+                    completed += bool(missing)
                 verified_ok += answer in kept.lower()
         total = len(items)
         print(
@@ -122,6 +130,8 @@ async def main(local_sample: int) -> None:
                     "local_smollm2_verified_answer_contains_correct": (
                         round(verified_ok / local_n, 3) if local_n else None
                     ),
+                    "local_verified_answers_completed_from_course": completed,
+                    "extractive_on_local_sample": round(quoted_ok / local_n, 3) if local_n else None,
                     "local_sample": local_n,
                     "targets": {"top5": 0.95, "support_cited": 0.95, "extractive": 0.88},
                 },

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import transaction
 from db.models import ChatMessage
-from tutor.answers.quoting import WITHHELD, blank_out
+from tutor.answers.quoting import WITHHELD, QuotedAnswer, blank_out
 from tutor.answers.sentence_store import SentenceCache, SharedQueries
-from tutor.answers.verify import SupportChecker, Verification, verified
+from tutor.answers.verify import SupportChecker, Verification, already_says, verified
 from tutor.chat import events as ev
 from tutor.chat import history, recording
 from tutor.chat.autosave import ReplyAutosave
@@ -451,13 +451,29 @@ class ChatEngine:
                 text = ("\n\n" if shown and i == 0 else "") + delta
                 turn.text.append(text)
                 yield text
-        elif dropped:
-            note = (
-                f"\n\n(I left out {dropped} sentence{'s' if dropped > 1 else ''} that the course passages "
-                "do not support.)"
-            )
-            turn.text.append(note)
-            yield note
+        elif check.verified:
+            # Supported is not complete: a small model often writes true sentences that miss the answer. The
+            # course sentences that answer, which the model's did not say, follow them, quoted and cited.
+            course = await self.quoter.quote(request)
+            shown_text = "".join(turn.text)
+            missing = [
+                q
+                for q in (course.quotes if not course.withheld else [])
+                if not await asyncio.to_thread(already_says, self.checker, shown_text, q.text)
+            ]
+            if missing:
+                check.completed = len(missing)
+                for i, delta in enumerate(QuotedAnswer(missing, course.kind).deltas()):
+                    text = ("\n\nFrom the course: " if i == 0 else "") + delta
+                    turn.text.append(text)
+                    yield text
+            if dropped:
+                note = (
+                    f"\n\n(I left out {dropped} sentence{'s' if dropped > 1 else ''} that the course passages "
+                    "do not support.)"
+                )
+                turn.text.append(note)
+                yield note
         turn.meta["verification"] = check.metadata()
 
     async def _not_covered(self, turn: Turn, hits: list[Hit], *, continuing: bool = False) -> AsyncIterator[ev.Event]:
