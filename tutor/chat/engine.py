@@ -118,7 +118,7 @@ class ChatEngine:
         self.checker = SupportChecker(embedder, vectors)
         self.sentences = SentenceCache(sessions, vectors, embedder.name)
         # The question's vector is the quoter's too: a turn embeds its question once.
-        self.retriever = Retriever(store, SharedQueries(embedder, vectors), sessions)
+        self.retriever = Retriever(store, SharedQueries(embedder, vectors), sessions, self.sentences)
 
     async def prepare(self, user: Principal, request: ChatRequest, session: AsyncSession | None = None) -> Turn:
         """Every check that can refuse the turn runs here, before anything is recorded or streamed.
