@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from common import REPO, bench_settings, ingest, median
+from common import REPO, bench_settings, engine_retrieval, ingest, median
 
 DEVSET = REPO / "benchmarks" / "answers_devset.json"
 DATA = REPO.parent / "shared" / "data" / "erickson_algorithms"
@@ -36,20 +36,14 @@ def hit(entry: dict[str, Any], reply: str, declined: bool) -> bool:
 async def main(show: bool) -> None:
     devset = json.loads(DEVSET.read_text())
     async with bench_settings() as settings:
-        from db.engine import create_engine, session_factory
         from tutor.chat.prompts import resolve_follow_up
-        from tutor.embeddings import get_embedder
         from tutor.llm.base import GenerationRequest, Passage
-        from tutor.llm.extractive import NOT_FOUND, ExtractiveLLM
-        from tutor.retrieval import Retriever, covers
-        from tutor.vectorstore import open_vector_store
+        from tutor.llm.extractive import NOT_FOUND
+        from tutor.retrieval import covers
 
         first, *rest = [(name, (DATA / name).read_bytes()) for name in devset["files"]]
         course_id = (await ingest(settings, first[1], first[0], more=rest)).course_id
-        embedder = get_embedder(settings)
-        engine = create_engine(settings.database_url or "")
-        retriever = Retriever(open_vector_store(settings), embedder, session_factory(engine))
-        llm = ExtractiveLLM(embedder)
+        retriever, llm, cache = await engine_retrieval(settings, course_id)
         by_kind: dict[str, list[bool]] = defaultdict(list)
         times: list[float] = []
         shown = []
@@ -63,6 +57,7 @@ async def main(show: bool) -> None:
             else:
                 passages = [Passage(i, h.text, h.metadata.filename) for i, h in enumerate(hits, 1)]
                 request = GenerationRequest([], entry["question"], passages, query=query)
+                await cache.fetch(course_id, (p.text for p in passages))
                 reply = "".join([d async for d in llm.stream(request)])
                 declined = reply == NOT_FOUND
             times.append(1000 * (time.perf_counter() - started))

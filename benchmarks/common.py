@@ -157,3 +157,26 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return round(statistics.median(values), 1)
+
+
+async def engine_retrieval(settings: Settings, course_id: int) -> tuple[Any, Any, Any]:
+    """The retriever and the quoting provider wired as the chat engine wires them: the course's sentence vectors
+    precomputed (as the worker does after a job), shared by the rerank and the quote, the question embedded once.
+    Before quoting, fetch the passages' stored vectors as the engine does (`await cache.fetch(course_id, texts)`):
+    int8 vectors differ slightly with the batch they were computed in, so lazily embedded ones can change a quote."""
+    from db.engine import create_engine, session_factory
+    from tutor.answers.sentence_store import SentenceCache, SharedQueries, precompute_course
+    from tutor.embeddings import get_embedder
+    from tutor.llm.extractive import ExtractiveLLM
+    from tutor.retrieval import Retriever
+    from tutor.vectorstore import open_vector_store
+
+    embedder = get_embedder(settings)
+    sessions = session_factory(create_engine(settings.database_url or ""))
+    await precompute_course(sessions, embedder, course_id)
+    llm = ExtractiveLLM(embedder)
+    vectors = llm.tutor.vectors
+    assert vectors is not None
+    cache = SentenceCache(sessions, vectors, embedder.name)
+    retriever = Retriever(open_vector_store(settings), SharedQueries(embedder, vectors), sessions, cache)
+    return retriever, llm, cache
