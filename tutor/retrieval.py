@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from collections import OrderedDict
 from dataclasses import replace
 from functools import lru_cache
 
@@ -30,6 +31,8 @@ from tutor.vectorstore import Hit, VectorStore
 CANDIDATES_PER_RESULT = 8
 LEXICAL_WEIGHT = 1.0
 DENSE_WIDTH = 4  # dense similarities fetched for 4x the candidates, to score the lexical ones (ids only: cheap)
+# Chunks whose sentence vectors are kept stacked (least recently used out): ~8 sentences of 384 floats each, ~12 KB.
+SENTENCE_MATRICES = 2048
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009)
 # A chunk holding nearly all of the question's words, weighted by their rarity in the course, is about what was
 # asked even when the embedding model cannot tell (a code, an identifier, a name it never saw).
@@ -146,23 +149,45 @@ class Retriever:
         self.embedder = embedder
         self.lexical = LexicalSearch(sessions)
         self.sentences = sentences
+        self._matrices: OrderedDict[str, np.ndarray] = OrderedDict()  # chunk text -> its sentences' vectors
 
     async def _meaning(self, course_id: int, asked: str, query: str, candidates: list[Hit]) -> list[float] | None:
-        """Each candidate's best sentence's similarity to the question. A question is answered by a sentence, and a
-        chunk's own vector averages its sentences: on SciQ the gold paragraph reaches the top 5 for 0.968 of the
-        questions this way, 0.959 by the chunks' vectors. None (the chunks' own similarities decide) unless every
-        candidate's sentences have stored vectors: nothing is embedded here (that would cost a turn seconds), and
-        best-sentence similarities run higher than a chunk's, so a mix would favour the chunks quoted before."""
+        """Each candidate's best sentence's similarity to the question. A factual question is answered by a
+        sentence, and a chunk's own vector averages its sentences: on SciQ the gold paragraph reaches the top 5 for
+        0.967 of the questions this way, 0.959 by the chunks' vectors (how-to and explain questions, answered by a
+        passage, keep the chunks' own). None (the chunks' own similarities decide) unless every candidate's
+        sentences have stored vectors: nothing is embedded here (that would cost a turn seconds), and best-sentence
+        similarities run higher than a chunk's, so a mix would favour the chunks quoted before."""
         if self.sentences is None or not candidates or read_question(asked).kind != "other":
             return None
-        await self.sentences.fetch(course_id, (h.text for h in candidates))
-        vectors = self.sentences.vectors
-        units = [sentence_texts([h.text]) for h in candidates]
-        known = vectors.known(t for texts in units for t in texts)
-        if not all(texts and all(t in known for t in texts) for texts in units):
+        matrices = [self._matrices.get(h.text) for h in candidates]
+        unknown = [h.text for h, m in zip(candidates, matrices, strict=True) if m is None]
+        if unknown:
+            await self.sentences.fetch(course_id, unknown)
+            for i, h in enumerate(candidates):
+                if matrices[i] is None:
+                    if (matrix := self._sentence_matrix(h.text)) is None:
+                        return None
+                    matrices[i] = matrix
+        for h in candidates:
+            self._matrices.move_to_end(h.text)
+        question = self.sentences.vectors.query(query)
+        stacked = [m for m in matrices if m is not None]
+        starts = np.cumsum([0] + [len(m) for m in stacked[:-1]])
+        return [float(v) for v in np.maximum.reduceat(np.concatenate(stacked) @ question, starts)]
+
+    def _sentence_matrix(self, text: str) -> np.ndarray | None:
+        """A chunk's sentence vectors, one row each, kept for the next turns (stacking them is most of the cost)."""
+        assert self.sentences is not None
+        units = sentence_texts([text])
+        known = self.sentences.vectors.known(units)
+        if not units or len(known) < len(units):
             return None
-        question = vectors.query(query)
-        return [float(np.max(np.stack([known[t] for t in texts]) @ question)) for texts in units]
+        matrix = np.stack([known[u] for u in units])
+        self._matrices[text] = matrix
+        while len(self._matrices) > SENTENCE_MATRICES:
+            self._matrices.popitem(last=False)
+        return matrix
 
     def _nearest(self, course_id: int, query: str, n: int) -> list[tuple[str, float]]:
         vector = self.embedder.embed_query(query)
