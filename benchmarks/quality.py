@@ -111,12 +111,12 @@ async def main(local_sample: int) -> None:
                 quoted_ok += answer in text.lower()
                 text = "".join([d async for d in local.stream(request)])
                 local_ok += answer in text.lower()
-                # As the chat engine does: unsupported sentences dropped; nothing left, the quoted answer; the
-                # course sentences that answer and that the kept ones do not say, added after them.
+                # As the chat engine does: unsupported sentences dropped; none held up, the quoted answer; else the
+                # course sentences that answer and that the kept text does not say, added after it.
                 check = Verification()
                 kept = "".join([d async for d in verified(_replay(text), passages, checker, check)])
                 quoted = await llm.quote(request)
-                if not check.verified:
+                if check.unsupported and not check.verified:
                     kept = quoted.text()
                 else:
                     missing = [q for q in quoted.quotes if not already_says(checker, kept, q.text)]

@@ -451,20 +451,22 @@ class ChatEngine:
                 text = ("\n\n" if shown and i == 0 else "") + delta
                 turn.text.append(text)
                 yield text
-        elif check.verified:
-            # Supported is not complete: a small model often writes true sentences that miss the answer. The
-            # course sentences that answer, which the model's did not say, follow them, quoted and cited.
+        else:
+            # Supported is not complete: a small model often writes true sentences that miss the answer, or nothing
+            # that states anything. The course sentences that answer, which the model's did not say, follow them,
+            # quoted and cited.
             course = await self.quoter.quote(request)
             shown_text = "".join(turn.text)
+            # A model that said the course does not cover it is not contradicted (the pointers follow instead).
+            answering = course.quotes if not course.withheld and shown_text.strip() != NOT_FOUND else []
             missing = [
-                q
-                for q in (course.quotes if not course.withheld else [])
-                if not await asyncio.to_thread(already_says, self.checker, shown_text, q.text)
+                q for q in answering if not await asyncio.to_thread(already_says, self.checker, shown_text, q.text)
             ]
             if missing:
                 check.completed = len(missing)
                 for i, delta in enumerate(QuotedAnswer(missing, course.kind).deltas()):
-                    text = ("\n\nFrom the course: " if i == 0 else "") + delta
+                    lead = ("\n\n" if shown_text.strip() else "") + "From the course: "
+                    text = (lead if i == 0 else "") + delta
                     turn.text.append(text)
                     yield text
             if dropped:
