@@ -180,3 +180,16 @@ async def engine_retrieval(settings: Settings, course_id: int) -> tuple[Any, Any
     cache = SentenceCache(sessions, vectors, embedder.name)
     retriever = Retriever(open_vector_store(settings), SharedQueries(embedder, vectors), sessions, cache)
     return retriever, llm, cache
+
+
+async def course_records(settings: Settings, course_id: int) -> list[Any]:
+    """The course's chunks as stored in PostgreSQL (`tutor.vectorstore.ChunkRecord`s: text, page span, topic)."""
+    from db.engine import create_engine, session_factory
+    from tutor import chunks
+
+    engine = create_engine(settings.database_url or "")
+    try:
+        async with session_factory(engine)() as session:
+            return [c.record for c in await chunks.course_chunks(session, course_id)]
+    finally:
+        await engine.dispose()

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import REPO, bench_settings, ingest
+from common import REPO, bench_settings, course_records, ingest
 
 from tutor.settings import Settings
 
@@ -70,22 +70,10 @@ def cpu_int8_dot_product() -> bool:
     return "vnni" in flags
 
 
-async def chunk_texts(settings: Settings, course_id: int) -> list[str]:
-    from db.engine import create_engine, session_factory
-    from tutor import chunks
-
-    engine = create_engine(settings.database_url or "")
-    try:
-        async with session_factory(engine)() as session:
-            return [c.record.text for c in await chunks.course_chunks(session, course_id)]
-    finally:
-        await engine.dispose()
-
-
 async def run_ours(pdf: Path) -> dict[str, object]:
     async with bench_settings() as settings:
         run = await ingest(settings, pdf.read_bytes(), pdf.name)
-        tokens = embedded_tokens(await chunk_texts(settings, run.course_id))
+        tokens = embedded_tokens([r.text for r in await course_records(settings, run.course_id)])
     r, stages, total = run.result, run.stage_seconds, run.seconds
     return {
         "pages": r["pages"],

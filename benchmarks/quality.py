@@ -12,10 +12,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 
-from common import bench_settings, engine_retrieval, ingest, sciq, sciq_pdf
-
-from tutor.settings import Settings
-from tutor.vectorstore import ChunkRecord
+from common import bench_settings, course_records, engine_retrieval, ingest, sciq, sciq_pdf
 
 
 def _words(text: str) -> str:
@@ -40,18 +37,6 @@ def holds_answer(text: str, answer: str) -> bool:
 
 async def _replay(text: str) -> AsyncIterator[str]:
     yield text
-
-
-async def course_records(settings: Settings, course_id: int) -> list[ChunkRecord]:
-    from db.engine import create_engine, session_factory
-    from tutor import chunks
-
-    engine = create_engine(settings.database_url or "")
-    try:
-        async with session_factory(engine)() as session:
-            return [r.chunk.record for r in await chunks.chunk_lexemes(session, course_id)]
-    finally:
-        await engine.dispose()
 
 
 async def main(local_sample: int) -> None:

@@ -459,9 +459,9 @@ class ChatEngine:
             shown_text = "".join(turn.text)
             # A model that said the course does not cover it is not contradicted (the pointers follow instead).
             answering = course.quotes if not course.withheld and shown_text.strip() != NOT_FOUND else []
-            missing = [
-                q for q in answering if not await asyncio.to_thread(already_says, self.checker, shown_text, q.text)
-            ]
+            missing = await asyncio.to_thread(
+                lambda: [q for q in answering if not already_says(self.checker, shown_text, q.text)]
+            )
             if missing:
                 check.completed = len(missing)
                 for i, delta in enumerate(QuotedAnswer(missing, course.kind).deltas()):
