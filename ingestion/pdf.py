@@ -28,6 +28,10 @@ PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I
 # Glyphs without a Unicode mapping come out as U+FFFD/U+FFFF or private-use codes: drop them.
 GARBAGE = re.compile(r"[\ufffd\uffff\ue000-\uf8ff\u0000-\u0008\u2122]")
 SPACES = re.compile(r"\s+")
+# How many paragraphs back a lower-case paragraph may carry on a cut sentence (footnotes, formulas between).
+CARRY_BACK = 3
+FOOTNOTE_START = re.compile(r"^\^?\d{1,3}\s?[A-Z]")  # "6Hoare proposed ...", "^13See ..."
+SENTENCE_END = re.compile(r"[.!?:;][\"\u201d\u2019)\]]*$")
 MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
 MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 NUMBERING = re.compile(r"^\s*(chapter\s+|part\s+|section\s+)?((\d+|[ivxlc]+)(\.\d+)*\.?)\s+", re.I)
@@ -362,7 +366,7 @@ def _merge_lines(blocks: list[Block]) -> list[Block]:
     return merged
 
 
-def joined_confidence(*blocks: Block) -> float | None:
+def joined_confidence(*blocks: Block | Paragraph) -> float | None:
     """The OCR confidence of blocks joined into one: their mean weighted by length; None when none was recognised."""
     known = [(b.confidence, len(b.text)) for b in blocks if b.confidence is not None]
     if not known:
@@ -647,6 +651,40 @@ def _font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int
     return {(p, i): (levels.index(round(size)) + 1, title) for p, i, size, title in candidates if round(size) in levels}
 
 
+def _carried_on(paragraphs: list[Paragraph], new: Paragraph) -> list[Paragraph]:
+    """`paragraphs` with `new` added, or joined to the paragraph whose last sentence it carries on: a page or column
+    break cut it ("... the correctness of the algorithm does not" / "depend on the precise data ..."), often with
+    a footnote, a margin note or a displayed formula set between the two parts, which then follow it.
+
+    A paragraph in lower case with no unfinished sentence before it opens a paragraph of its own (glossary-style
+    notes: "critical density, the density needed to just halt universal expansion.")."""
+    if new.kind != "text" or not new.text[:1].islower() or _statement(new.text):
+        return [*paragraphs, new]
+    for back in range(1, min(CARRY_BACK, len(paragraphs)) + 1):
+        cut = paragraphs[-back]
+        if cut.kind == "text" and not SENTENCE_END.search(cut.text.rstrip()):
+            joined = Paragraph(f"{cut.text} {new.text}", cut.page, "text", joined_confidence(cut, new))
+            return [*paragraphs[:-back], joined, *paragraphs[len(paragraphs) - back + 1 :]]
+        if not _set_apart(cut):
+            break  # running text between: the lower-case paragraph does not carry on anything before it
+    return [*paragraphs, new]
+
+
+def _set_apart(paragraph: Paragraph) -> bool:
+    """What a layout sets between the two parts of a cut paragraph: a footnote ("6Hoare proposed ...") or a
+    displayed formula. Not a listing: text that follows code in lower case reads on from the listing."""
+    text = paragraph.text.strip()
+    letters = sum(c.isalpha() for c in text)
+    return paragraph.kind == "text" and (bool(FOOTNOTE_START.match(text)) or letters < 0.5 * len(text.replace(" ", "")))
+
+
+def _statement(text: str) -> bool:
+    """A line of pseudocode that was not recognised as a listing ("if j > n", "for i 1 to n"): not prose."""
+    return bool(pseudocode.COMMENT.search(text)) or (
+        bool(pseudocode.KEYWORD.match(text)) and len(text.split()) <= 8 and not SENTENCE_END.search(text)
+    )
+
+
 def _markdown(block: Block) -> str:
     if block.kind == "code":
         return f"```\n{block.text}\n```"
@@ -668,7 +706,8 @@ def _sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading]
                 level, title = headings[(p, i)]
                 current = Section(level, title, p, p)
                 continue
-            current.paragraphs.append(Paragraph(_markdown(b), p, b.kind, b.confidence))
+            paragraph = Paragraph(_markdown(b), p, b.kind, b.confidence)
+            current.paragraphs = _carried_on(current.paragraphs, paragraph)
             current.page_end = p
     sections.append(current)
     # The untitled lead-in before the first heading is kept only when it has text.

@@ -96,6 +96,25 @@ def test_a_sentence_cut_by_a_page_break_is_quoted_whole() -> None:
     )
 
 
+@pytest.mark.parametrize("first", [True, False])
+def test_a_paragraph_that_opens_in_lower_case_is_quoted_when_nothing_unfinished_comes_before_it(first: bool) -> None:
+    note = "critical density, the density needed to just halt universal expansion."
+    before = "" if first else "Nuclear power plants use the energy they produce to heat water.\n\n"
+    chunk = f"{before}{note}\n\nDensity is the ratio of the mass of an object to its volume."
+    answer = tutor().answer("What is the density needed to just halt universal expansion called?", passages(chunk))
+    assert answer.quotes[0].text == note
+
+
+def test_a_line_in_lower_case_after_a_formula_is_not_quoted_as_a_sentence() -> None:
+    chunk = (
+        "The total work is the sum of the values of all nodes of the recursion tree.\n\n"
+        "T(n) = r^L\n\n"
+        "where L is the depth of the tree counted in levels of recursion."
+    )
+    answer = tutor().answer("What is L, the depth of the recursion tree?", passages(chunk))
+    assert all(not q.text.startswith("where") for q in answer.quotes)
+
+
 def test_a_lead_that_refers_back_is_quoted_with_the_sentence_that_names_what_it_refers_to() -> None:
     chunk = (
         "Crisscrossing the cytoplasm is a structure called the cytoskeleton. It consists of thread-like filaments "

@@ -108,3 +108,40 @@ def test_a_formula_keeps_its_symbols() -> None:
     )
 
     assert formula in content
+
+
+ERICKSON = Path(__file__).resolve().parents[3] / "shared" / "data" / "erickson_algorithms"
+
+
+@pytest.mark.parametrize(
+    ("filename", "sentence"),
+    [
+        # cut by a page break
+        (
+            "01-recursion.pdf",
+            "the correctness of the multiplication algorithm does not depend on the precise data representation",
+        ),
+        # cut by a page break, with a footnote set between its two parts
+        (
+            "01-recursion.pdf",
+            "one to prove that Partition correctly partitions the array, and the other to prove that QuickSort",
+        ),
+    ],
+)
+def test_a_paragraph_cut_by_a_page_break_is_one_paragraph_in_the_topic_and_its_chunk(
+    filename: str, sentence: str
+) -> None:
+    course = build_structure([parse_pdf((ERICKSON / filename).read_bytes(), filename)])
+    topic = next(t for m in course.modules for t in m.topics if sentence in " ".join(t.content.split()))
+    assert any(sentence in " ".join(p.text.split()) for p in topic.paragraphs)
+    assert any(sentence in " ".join(c.text.split()) for c in chunk_topic(topic))
+
+
+def test_a_paragraph_that_starts_in_lower_case_after_a_finished_one_stays_a_paragraph_of_its_own() -> None:
+    chapter = textbook((3,), preface_paragraphs=0, appendices=0)[1]
+    chapter.blocks[1:1] = [
+        Block(text="Nuclear power plants use the energy they produce to heat water."),
+        Block(text="critical density, the density needed to just halt universal expansion."),
+    ]
+    paragraphs = [p.text for t in _topics([chapter]) for p in t.paragraphs]
+    assert "critical density, the density needed to just halt universal expansion." in paragraphs

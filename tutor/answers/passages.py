@@ -79,14 +79,17 @@ def _analysed(position: int, text: str, kind: Literal["prose", "code"]) -> Sente
     )
 
 
-def _prose_sentences(block: str) -> list[str]:
+def _prose_sentences(block: str, *, own_paragraph: bool = False) -> list[str]:
+    """`own_paragraph`: the block is known to open a paragraph, so a first sentence in lower case is whole (a
+    glossary-style fragment: "critical density, the density needed to just halt universal expansion.")."""
     steps = STEPS.search(block)
     if steps and len(block[steps.start() :].split()) <= MAX_STEPS_WORDS and ENDS_SENTENCE.search(block):
         # A numbered procedure ("1. Divide ... 2. Recursively sort ... 3. Merge ...") is quoted whole: its
         # steps cut apart answer "how" with one step out of context.
-        return [*_prose_sentences(block[: steps.start()]), block[steps.start() :].strip()]
+        head = _prose_sentences(block[: steps.start()], own_paragraph=own_paragraph)
+        return [*head, block[steps.start() :].strip()]
     out = []
-    for piece in SENTENCE.split(block):
+    for n, piece in enumerate(SENTENCE.split(block)):
         # A section number glued to its first sentence ("33.2 Cnidarians are ...") is not part of it.
         piece = NUMBERED.sub("", " ".join(piece.split()))
         if not _sentence_like(piece) or not ENDS_SENTENCE.search(piece):
@@ -96,8 +99,8 @@ def _prose_sentences(block: str) -> list[str]:
             # does not. A label alone, or a title ("Table 13.4 Some Drugs That Contain a Benzene Ring."), is no
             # sentence.
             piece = piece[label.end() :].lstrip()
-        if piece[0].islower() or LABEL.match(piece):
-            continue  # the tail of a sentence cut at the chunk's start, or a label ("Figure 2.1 ...")
+        if (piece[0].islower() and not (n == 0 and own_paragraph)) or LABEL.match(piece):
+            continue  # the tail of a sentence cut by the chunker or by code, or a label ("Figure 2.1 ...")
         letters = sum(c.isalpha() for c in piece)
         if letters < 0.6 * len(piece):  # formulas and tables flattened into text
             continue
@@ -132,7 +135,10 @@ def _units(text: str) -> list[tuple[str, Literal["prose", "code"]]]:
     i = 0
     while i < len(blocks):
         if not _short(blocks[i]):
-            units.extend((s, "prose") for s in _prose_sentences(blocks[i]))
+            # Ingestion joins a paragraph that a page break cut in two (ingestion.pdf), and chunks start at a
+            # paragraph's or a sentence's start: a block opens a paragraph unless code or a line comes before it.
+            opens = i == 0 or (not _short(blocks[i - 1]) and bool(ENDS_SENTENCE.search(blocks[i - 1])))
+            units.extend((s, "prose") for s in _prose_sentences(blocks[i], own_paragraph=opens))
             i += 1
             continue
         run = [blocks[i]]
