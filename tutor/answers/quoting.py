@@ -461,6 +461,8 @@ class QuotingTutor:
             # would cost a turn hundreds of milliseconds on a busy CPU; the rest keep the shortlist's floor.
             query = self.vectors.query(asked.meaning or asked.text)
             shortlist = sorted(out, key=lambda c: -(LEXICAL_WEIGHT * c.lexical - RANK_PENALTY * c.rank))[:SHORTLIST]
+            if asked.kind == "how":  # numbered steps answer "how" whatever their words: always scored (rare)
+                shortlist += [c for c in out if PROCEDURE.match(c.sentence.text) and c not in shortlist]
             dense = self.vectors.sentences([c.sentence.text for c in shortlist]) @ query
             for c, similarity in zip(shortlist, dense, strict=True):
                 c.dense = float(similarity)
