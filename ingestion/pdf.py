@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -150,7 +151,12 @@ def clean(text: str) -> str:
 
 
 def _mono(span: dict[str, Any]) -> bool:
-    return bool(span["flags"] & MONOSPACED) or bool(MONO_FONT.search(span["font"]))
+    return bool(span["flags"] & MONOSPACED) or _mono_font(span["font"])
+
+
+@lru_cache(maxsize=1024)
+def _mono_font(name: str) -> bool:
+    return bool(MONO_FONT.search(name))  # asked once per span (~900 a page): a book uses a few dozen fonts
 
 
 def _line_runs(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -518,40 +524,76 @@ def _not_text_safely(page: Any) -> str | None:
         return f"its picture cannot be read ({str(exc)[:120] or type(exc).__name__})"
 
 
-def parse_pdf(
-    data: bytes, filename: str, *, max_pages: int | None = None, ocr: Mapping[int, Sequence[Block]] | None = None
-) -> ParsedDocument:
-    """The document's text and sections. `ocr`: the blocks recognised on scanned pages (`ingestion.ocr`), which
-    take the place of what little text those pages had. Without them, a PDF whose only content is scanned pages
-    comes back without sections (and its `scanned_pages` to recognise) instead of failing."""
+@dataclass(frozen=True)
+class PageRead:
+    """One page as read: its blocks in reading order, and whether it still needs OCR or was left out (why)."""
+
+    blocks: list[Block]
+    height: float
+    scanned: bool = False
+    skipped: str | None = None
+
+
+def read_pages(
+    data: bytes, filename: str, first: int, last: int, ocr: Mapping[int, Sequence[Block]] | None = None
+) -> list[PageRead]:
+    """Pages `first` to `last` (0-based, `last` excluded) as read. The heavy part of parsing, page by page: any
+    range of pages can be read apart from the others (`parse_pdf`'s `read`)."""
     ocr = ocr or {}
     doc = _open(data, filename)
+    out = []
     try:
-        if max_pages is not None and doc.page_count > max_pages:
-            raise IngestionError("too_many_pages", f"{doc.page_count} pages is over the limit of {max_pages}")
-        raw: list[list[Block]] = []
-        heights: list[float] = []
-        scanned: list[int] = []
-        skipped: dict[int, str] = {}
-        for index in range(doc.page_count):
+        for index in range(first, last):
+            scanned, skipped = False, None
             try:
                 page = doc.load_page(index)
                 blocks = _blocks(page, index + 1)
                 if index + 1 in ocr:
                     blocks = list(ocr[index + 1])
                 elif _needs_ocr(page, blocks):
-                    reason = _not_text_safely(page)
-                    if reason:
-                        skipped[index + 1] = reason
-                    else:
-                        scanned.append(index + 1)
+                    skipped = _not_text_safely(page)
+                    scanned = skipped is None
             except Exception:
                 raise IngestionError("corrupt_pdf", f"page {index + 1} cannot be read; is the file complete?") from None
-            raw.append(_reading_order(blocks, page.rect.width))
-            heights.append(page.rect.height)
+            out.append(PageRead(_reading_order(blocks, page.rect.width), page.rect.height, scanned, skipped))
+    finally:
+        doc.close()
+    return out
+
+
+# Reads all `count` pages, in order, with the function it is given (pages first to last): in one go by default; the
+# parse sandbox reads parts of a long PDF in parallel processes.
+PagesReader = Callable[[Callable[[int, int], list[PageRead]], int], list[PageRead]]
+
+
+def _read_in_one_go(read: Callable[[int, int], list[PageRead]], count: int) -> list[PageRead]:
+    return read(0, count)
+
+
+def parse_pdf(
+    data: bytes,
+    filename: str,
+    *,
+    max_pages: int | None = None,
+    ocr: Mapping[int, Sequence[Block]] | None = None,
+    pages_reader: PagesReader = _read_in_one_go,
+) -> ParsedDocument:
+    """The document's text and sections. `ocr`: the blocks recognised on scanned pages (`ingestion.ocr`), which
+    take the place of what little text those pages had. Without them, a PDF whose only content is scanned pages
+    comes back without sections (and its `scanned_pages` to recognise) instead of failing."""
+    doc = _open(data, filename)
+    try:
+        if max_pages is not None and doc.page_count > max_pages:
+            raise IngestionError("too_many_pages", f"{doc.page_count} pages is over the limit of {max_pages}")
+        count = doc.page_count
         toc = doc.get_toc(simple=True)
     finally:
         doc.close()
+    reads = pages_reader(lambda first, last: read_pages(data, filename, first, last, ocr), count)
+    raw = [r.blocks for r in reads]
+    heights = [r.height for r in reads]
+    scanned = [n for n, r in enumerate(reads, 1) if r.scanned]
+    skipped = {n: r.skipped for n, r in enumerate(reads, 1) if r.skipped}
     raw = _snap_recognised_sizes(raw)
     typed = Counter[float]()
     for blocks in raw:
@@ -587,7 +629,7 @@ def parse_pdf(
         sections=_sections(pages, headings, filename),
         scanned_pages=scanned,
         has_outline=bool(usable_toc),
-        recognised_pages=_recognised(pages, set(ocr)),
+        recognised_pages=_recognised(pages, set(ocr or ())),
         skipped_pages=skipped,
     )
 

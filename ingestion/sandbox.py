@@ -25,11 +25,12 @@ import tempfile
 import threading
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
 from ingestion.errors import IngestionError
-from ingestion.pdf import Block, ParsedDocument
+from ingestion.pdf import Block, PageRead, ParsedDocument
 from tutor.settings import Settings
 
 TOO_COMPLEX = "pdf_too_complex"
@@ -39,6 +40,8 @@ TIMEOUT = "pdf_timeout"
 CONTENT_BYTES_PER_CHAR = 256
 # Whatever the CPU limit, a child that sleeps or waits is stopped after this much wall time beyond it.
 WALL_SLACK_S = 30.0
+# From this many pages, two processes read a PDF's pages (see _read_in_two); below it a fork costs more than it saves.
+TWO_READERS_FROM_PAGES = 16
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,45 @@ def _limit(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value + 5 if kind == resource.RLIMIT_CPU else value))
 
 
+def _read_in_two(read: Callable[[int, int], list[PageRead]], count: int) -> list[PageRead]:
+    """A long PDF's pages read by two processes: a fork of this parsing child reads the second half while this
+    one reads the first (reading pages is most of a parse, and a worker's second core is otherwise idle then). The
+    fork lives under the same limits; if it fails for any reason, this child reads its half as well, so that a
+    failure is reported as one process would meet it."""
+    if count < TWO_READERS_FROM_PAGES or len(os.sched_getaffinity(0)) < 2:
+        return read(0, count)
+    half = count // 2
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # safe: the parsing child is single-threaded
+        os.close(read_end)
+        code = 0
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                _send(out, read(half, count))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        first = read(0, half)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        raise
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            second = _receive(pipe)
+    except (EOFError, pickle.UnpicklingError, struct.error):
+        second = None
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or not isinstance(second, list):
+        second = read(half, count)
+    return first + second
+
+
 def _parse_one(request: _Request) -> ParsedDocument | _Failure:
     """In the forked child, under its limits: the parsed document or a named failure."""
     limits = request.limits
@@ -282,7 +324,9 @@ def _parse_one(request: _Request) -> ParsedDocument | _Failure:
 
     try:
         _check_content(request.data, request.filename, limits)
-        answer = parse_pdf(request.data, request.filename, max_pages=limits.max_pages, ocr=request.ocr)
+        answer = parse_pdf(
+            request.data, request.filename, max_pages=limits.max_pages, ocr=request.ocr, pages_reader=_read_in_two
+        )
         _check_text(answer, limits)
         return answer
     except MemoryError:

@@ -12,8 +12,10 @@ from datetime import datetime
 import httpx
 import psutil
 
-from ingestion.sandbox import ParseLimits, parse_pdf_sandboxed
+from ingestion.pdf import parse_pdf
+from ingestion.sandbox import TWO_READERS_FROM_PAGES, ParseLimits, parse_pdf_sandboxed
 from tests.api.test_uploads import upload, wait_for_job
+from tests.conftest import SHARED
 from tests.factories import course_pdf, sciq_chapters
 from tests.ingestion.hostile import flate_bomb
 from tutor.settings import Settings
@@ -121,3 +123,31 @@ async def test_a_flate_bomb_fails_its_job_as_too_complex_and_the_worker_serves_t
     job = await wait_for_job(client, accepted.json()["job_id"], teacher)
     assert job["status"] == "completed", job
     assert worker.poll() is None  # the same worker process did both
+
+
+def test_a_long_pdf_read_by_two_processes_parses_as_in_one() -> None:
+    """Past TWO_READERS_FROM_PAGES a fork reads the second half of the pages: the result is the same document."""
+    data = (SHARED / "data" / "erickson_algorithms" / "01-recursion.pdf").read_bytes()
+    alone = parse_pdf(data, "recursion.pdf")
+    assert alone.page_count >= 2 * TWO_READERS_FROM_PAGES
+    shared = parse_pdf_sandboxed(data, "recursion.pdf", ParseLimits())
+    assert shared.pages == alone.pages
+    assert shared.sections == alone.sections
+
+
+def test_a_slow_page_in_the_second_half_still_stops_the_parse_as_a_timeout(settings: Settings) -> None:
+    import pymupdf
+
+    tiny = settings.model_copy(
+        update={"parse_max_cpu_s": 1, "parse_max_chars_per_page": 10**8, "parse_max_chars_per_file": 10**9}
+    )
+    book = pymupdf.open(stream=course_pdf(sciq_chapters(5, 4, 5)), filetype="pdf")
+    with pymupdf.open(stream=flate_bomb(24), filetype="pdf") as slow:
+        book.insert_pdf(slow)  # the last page: read by the fork
+    assert book.page_count >= TWO_READERS_FROM_PAGES
+    try:
+        parse_pdf_sandboxed(book.tobytes(), "slow-book.pdf", ParseLimits.from_settings(tiny))
+    except Exception as exc:
+        assert getattr(exc, "code", None) == "pdf_timeout", exc
+    else:
+        raise AssertionError("a parse over its CPU limit finished")
