@@ -58,7 +58,8 @@ def api_server(settings: Settings) -> Iterator[str]:
 
 @contextmanager
 def llama_server(log: Path) -> Iterator[str]:
-    """`python -m llama_cpp.server` with the packaged SmolLM2 model; yields its OpenAI base URL."""
+    """`python -m llama_cpp.server` (through `tutor.llm.llama_server`, which keeps it alive on CPUs with AMX) with
+    the packaged SmolLM2 model; yields its OpenAI base URL."""
     from tutor.llm.local import packaged_model_path
 
     port = free_port()
@@ -67,7 +68,7 @@ def llama_server(log: Path) -> Iterator[str]:
             [
                 sys.executable,
                 "-m",
-                "llama_cpp.server",
+                "tutor.llm.llama_server",
                 "--model",
                 str(packaged_model_path()),
                 "--host",

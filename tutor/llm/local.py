@@ -37,6 +37,9 @@ class LocalLLM:
             if self._llama is None:
                 from llama_cpp import Llama
 
+                from tutor.llm.llama_cpu import avoid_amx_buffers
+
+                avoid_amx_buffers()
                 self._llama = Llama(
                     model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False
                 )
