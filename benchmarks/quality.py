@@ -60,7 +60,7 @@ async def main(local_sample: int) -> None:
         anywhere = sum(any(i["correct_answer"].lower() in t for t in everything) for i in items)
         anywhere_terms = sum(any(holds_answer(t, i["correct_answer"]) for t in everything) for i in items)
         hits5_terms = extractive_terms = 0
-        local_ok = local_n = verified_ok = completed = quoted_ok = 0
+        local_ok = local_n = verified_ok = completed = quoted_ok = verified_terms = quoted_terms = 0
         checker = SupportChecker(embedder, llm.tutor.vectors)
         local = None
         if local_sample:
@@ -94,6 +94,7 @@ async def main(local_sample: int) -> None:
             if local and n < local_sample:
                 local_n += 1
                 quoted_ok += answer in text.lower()
+                quoted_terms += holds_answer(text, answer)
                 text = "".join([d async for d in local.stream(request)])
                 local_ok += answer in text.lower()
                 # As the chat engine does: unsupported sentences dropped; none held up, the quoted answer; else the
@@ -108,6 +109,7 @@ async def main(local_sample: int) -> None:
                     kept += " " + QuotedAnswer(missing, quoted.kind).text() if missing else ""
                     completed += bool(missing)
                 verified_ok += answer in kept.lower()
+                verified_terms += holds_answer(kept, answer)
         total = len(items)
         print(
             json.dumps(
@@ -130,6 +132,11 @@ async def main(local_sample: int) -> None:
                     ),
                     "local_verified_answers_completed_from_course": completed,
                     "extractive_on_local_sample": round(quoted_ok / local_n, 3) if local_n else None,
+                    # By words ("catabolic reactions and anabolic reactions" holds "catabolic and anabolic").
+                    "local_smollm2_verified_answer_contains_correct_terms": (
+                        round(verified_terms / local_n, 3) if local_n else None
+                    ),
+                    "extractive_on_local_sample_terms": round(quoted_terms / local_n, 3) if local_n else None,
                     "local_sample": local_n,
                     "targets": {"top5": 0.95, "support_cited": 0.95, "extractive": 0.88},
                 },
