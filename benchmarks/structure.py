@@ -117,7 +117,7 @@ def measure_generated() -> dict[str, object]:
 def monospaced_reach() -> dict[str, object]:
     """Of the characters the Erickson PDFs set in a monospaced font, the share found in the chunks."""
     from ingestion.chunking import chunk_topic
-    from ingestion.pdf import _mono
+    from ingestion.pdf_spans import _mono
 
     total = found = spans = 0
     for name in CHAPTERS:

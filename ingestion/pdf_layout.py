@@ -1,0 +1,219 @@
+"""A page's blocks in reading order and as printed: lines of one paragraph joined, columns, tables, pseudocode set in
+the body's font, running heads, footers and page numbers removed."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+
+from ingestion import pseudocode
+from ingestion.pdf_types import Block, joined_confidence
+
+MARGIN = 0.075  # top and bottom bands of a page where running headers and footers live
+
+
+PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I)
+
+
+def pseudocode_blocks(blocks: list[Block], body: float) -> list[Block]:
+    """Runs of blocks set a little smaller than the body whose lines read as pseudocode become one code block."""
+    out: list[Block] = []
+    run: list[Block] = []
+
+    def flush() -> None:
+        lines = [line for b in run for line in b.lines]
+        if pseudocode.is_pseudocode(lines):
+            first = run[0]
+            out.append(
+                replace(
+                    first,
+                    text=pseudocode.listing(lines),
+                    kind="code",
+                    cells=(),
+                    lines=(),
+                    x0=min(b.x0 for b in run),
+                    x1=max(b.x1 for b in run),
+                    y1=max(b.y1 for b in run),
+                )
+            )
+        else:
+            out.extend(run)
+        run.clear()
+
+    for b in blocks:
+        fits = b.kind == "text" and bool(b.lines) and pseudocode.smaller_than_body(b.size, body)
+        if run and not (fits and b.y0 - run[-1].y0 >= -2 and b.y0 - max(r.y1 for r in run) <= 1.6 * b.size):
+            flush()
+        if fits:
+            run.append(b)
+        else:
+            out.append(b)
+    flush()
+    return out
+
+
+def reading_order(blocks: list[Block], width: float) -> list[Block]:
+    """Columns left then right within bands separated by full-width blocks (sort by y alone interleaves them)."""
+    mid = width / 2
+    left = [b for b in blocks if b.x1 <= mid + width * 0.05]
+    right = [b for b in blocks if b.x0 >= mid - width * 0.05]
+    # Two columns only when left and right blocks stand side by side, not for a lone title or quote.
+    side_by_side = sum(1 for r in right if any(r.y0 < lb.y1 and lb.y0 < r.y1 for lb in left))
+    if side_by_side < 2 or sum(len(r.text) for r in right) < 0.2 * sum(len(b.text) for b in blocks):
+        return _merge_lines(sorted(blocks, key=lambda b: (round(b.y0), b.x0)))
+    ordered: list[Block] = []
+    band: list[Block] = []
+    blocks = _merge_lines(blocks)
+    for b in sorted(blocks, key=lambda b: (b.y0, b.x0)):
+        if b.x0 < mid - width * 0.05 and b.x1 > mid + width * 0.05:  # full width: closes the band
+            ordered += sorted(band, key=lambda c: (c.x0 >= mid - width * 0.05, c.y0))
+            ordered.append(b)
+            band = []
+        else:
+            band.append(b)
+    return ordered + sorted(band, key=lambda c: (c.x0 >= mid - width * 0.05, c.y0))
+
+
+def _merge_lines(blocks: list[Block]) -> list[Block]:
+    """Lines of one paragraph that the PDF wrote as separate blocks, joined back (gap under half a line); the
+    pieces of one code listing, split by its blank lines, joined back too."""
+    merged: list[Block] = []
+    for b in blocks:
+        prev = merged[-1] if merged else None
+        if prev is not None and prev.kind == b.kind == "code" and 0 <= b.y0 - prev.y1 < 2.5 * b.size:
+            merged[-1] = _join_code(prev, b)
+        elif (
+            prev is not None
+            and prev.kind == b.kind == "text"
+            and not prev.cells
+            and not b.cells
+            and abs(prev.size - b.size) < 0.5
+            and prev.bold == b.bold
+            and 0 <= b.y0 - prev.y1 < 0.5 * b.size
+            and abs(prev.x0 - b.x0) < 3 * b.size
+        ):
+            merged[-1] = replace(
+                prev,
+                text=f"{prev.text} {b.text}",
+                x0=min(prev.x0, b.x0),
+                x1=max(prev.x1, b.x1),
+                y1=b.y1,
+                confidence=joined_confidence(prev, b),
+                lines=prev.lines + b.lines,
+            )
+        else:
+            merged.append(b)
+    return merged
+
+
+def _join_code(a: Block, b: Block) -> Block:
+    char = 0.6 * b.size  # a monospaced glyph's advance, near enough to rebuild an indentation
+    shift = round((b.x0 - a.x0) / char)
+    top = a.text if shift >= 0 else "\n".join(" " * -shift + line for line in a.text.split("\n"))
+    bottom = b.text if shift <= 0 else "\n".join(" " * shift + line for line in b.text.split("\n"))
+    gap = "\n\n" if b.y0 - a.y1 > 0.6 * b.size else "\n"
+    return replace(a, text=f"{top}{gap}{bottom}", x0=min(a.x0, b.x0), x1=max(a.x1, b.x1), y1=b.y1)
+
+
+def tables(blocks: list[Block]) -> list[Block]:
+    """Consecutive rows of cells in the same columns become one Markdown table; a lone row stays text."""
+    out: list[Block] = []
+    run: list[Block] = []
+
+    def aligned(a: Block, b: Block) -> bool:
+        return len(a.cells) == len(b.cells) and all(
+            abs(x - y) < 1.5 * b.size for (x, _), (y, _) in zip(a.cells, b.cells, strict=True)
+        )
+
+    def flush() -> None:
+        if len(run) >= 2:
+            rows = [[c.replace("|", "\\|") for _, c in b.cells] for b in run]
+            lines = ["| " + " | ".join(r) + " |" for r in rows]
+            lines.insert(1, "| " + " | ".join("---" for _ in rows[0]) + " |")
+            first, last = run[0], run[-1]
+            out.append(replace(first, text="\n".join(lines), kind="table", cells=(), y1=last.y1))
+        else:
+            out.extend(replace(b, cells=()) for b in run)
+        run.clear()
+
+    for b in blocks:
+        if b.cells and (not run or aligned(run[-1], b)):
+            run.append(b)
+            continue
+        flush()
+        if b.cells:
+            run.append(b)
+        else:
+            out.append(b)
+    flush()
+    return out
+
+
+def strip_margins(pages: list[list[Block]], heights: list[float], body: float) -> list[list[Block]]:
+    """Drop running headers/footers: short lines in the page margins that recur on many pages."""
+
+    def zone(b: Block, h: float) -> str | None:
+        if b.y1 <= h * MARGIN * 1.2:
+            return "top"
+        if b.y0 >= h * (1 - MARGIN * 1.2):
+            return "bottom"
+        return None
+
+    normal = Counter[str]()
+    exact = Counter[str]()
+    zone_pages = Counter[str]()
+    for blocks, h in zip(pages, heights, strict=True):
+        seen_zones = set()
+        for b in blocks:
+            z = zone(b, h)
+            if z and len(b.text) < 100:
+                normal[re.sub(r"[\d\W]+", "", b.text.lower())] += 1
+                exact[b.text] += 1
+                seen_zones.add(z)
+        zone_pages.update(seen_zones)
+    many = max(3, len(pages) // 3)
+    running = {z for z, n in zone_pages.items() if n >= many}
+    kept = []
+    for blocks, h in zip(pages, heights, strict=True):
+        page_blocks = []
+        for b in blocks:
+            z = zone(b, h)
+            if (
+                z
+                and b.kind == "text"
+                and len(b.text) < 100
+                and (
+                    PAGE_NUMBER.match(b.text)
+                    or exact[b.text] >= many
+                    # "Chapter 3: Cells" atop its first page differs from the others by its number alone, like a
+                    # running header does; but a header is not set larger than the body text.
+                    or (normal[re.sub(r"[\d\W]+", "", b.text.lower())] >= many and b.size < body * 1.15)
+                    or (z in running and b.size <= body and not _running_text(b))
+                )
+            ):
+                continue
+            page_blocks.append(b)
+        kept.append(page_blocks)
+    return kept
+
+
+def _running_text(block: Block) -> bool:
+    """A paragraph's line carried over the page break reads as text (a sentence's end, a lower-case start)."""
+    return block.text.rstrip().endswith((".", "!", "?")) or block.text[:1].islower()
+
+
+def snap_recognised_sizes(pages: list[list[Block]]) -> list[list[Block]]:
+    """Recognised text's sizes are estimates from its height: each takes the nearest size the text layer uses
+    (within 15%), so a scanned page's body text and headings rank with the typed pages' own."""
+    typed = sorted({b.size for blocks in pages for b in blocks if b.confidence is None and b.kind == "text"})
+    if not typed:
+        return pages
+
+    def snap(b: Block) -> Block:
+        if b.confidence is None:
+            return b
+        near = min(typed, key=lambda size: abs(size - b.size))
+        return replace(b, size=near) if abs(near - b.size) <= 0.15 * near else b
+
+    return [[snap(b) for b in blocks] for blocks in pages]

@@ -1,0 +1,121 @@
+"""Headings (from the outline, or from font sizes) and the sections they open, with their paragraphs: Markdown for code,
+and a paragraph that a page or column break cut in two made one again."""
+
+from __future__ import annotations
+
+import re
+
+from ingestion import pseudocode
+from ingestion.pdf_types import Block, Paragraph, Section, joined_confidence
+
+# How many paragraphs back a lower-case paragraph may carry on a cut sentence (footnotes, formulas between).
+CARRY_BACK = 3
+
+
+FOOTNOTE_START = re.compile(r"^\^?\d{1,3}\s?[A-Z]")  # "6Hoare proposed ...", "^13See ..."
+
+
+SENTENCE_END = re.compile(r"[.!?:;][\"\u201d\u2019)\]]*$")
+
+
+NUMBERING = re.compile(r"^\s*(chapter\s+|part\s+|section\s+)?((\d+|[ivxlc]+)(\.\d+)*\.?)\s+", re.I)
+
+
+Heading = tuple[int, str]  # (level, title)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", NUMBERING.sub("", text.lower()))
+
+
+def outline_headings(pages: list[list[Block]], toc: list[tuple[int, str, int]]) -> dict[tuple[int, int], Heading]:
+    """Bookmarks located on their pages: the block whose text is the title (else the page's start)."""
+    found: dict[tuple[int, int], Heading] = {}
+    for level, title, page in toc:
+        if page > len(pages):
+            continue
+        key = _norm(title)
+        index = next((i for i, b in enumerate(pages[page - 1]) if key and _norm(b.text) == key), None)
+        if index is None:
+            index = next((i for i, b in enumerate(pages[page - 1]) if key and _norm(b.text).startswith(key)), -1)
+        found[(page, index)] = (level, title)
+    return found
+
+
+def font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int], Heading]:
+    """Headings by size: short blocks set larger than the body (or bold and numbered), ranked into levels."""
+    candidates: list[tuple[int, int, float, str]] = []
+    for p, blocks in enumerate(pages, 1):
+        for i, b in enumerate(blocks):
+            if b.kind != "text":
+                continue
+            title = NUMBERING.sub("", b.text.lstrip(" .")).strip(" .:-")
+            if not title or len(b.text) > 120 or not re.search(r"[A-Za-z]{3}", title) or title.endswith((".", ",")):
+                continue
+            if b.size >= body * 1.15 or (b.bold and b.size >= body and NUMBERING.match(b.text)):
+                candidates.append((p, i, b.size, title))
+    levels = sorted({round(size) for *_, size, _ in candidates}, reverse=True)[:3]
+    return {(p, i): (levels.index(round(size)) + 1, title) for p, i, size, title in candidates if round(size) in levels}
+
+
+def _carried_on(paragraphs: list[Paragraph], new: Paragraph) -> list[Paragraph]:
+    """`paragraphs` with `new` added, or joined to the paragraph whose last sentence it carries on: a page or column
+    break cut it ("... the correctness of the algorithm does not" / "depend on the precise data ..."), often with
+    a footnote, a margin note or a displayed formula set between the two parts, which then follow it.
+
+    A paragraph in lower case with no unfinished sentence before it opens a paragraph of its own (glossary-style
+    notes: "critical density, the density needed to just halt universal expansion.")."""
+    if new.kind != "text" or not new.text[:1].islower() or _statement(new.text):
+        return [*paragraphs, new]
+    for back in range(1, min(CARRY_BACK, len(paragraphs)) + 1):
+        cut = paragraphs[-back]
+        if cut.kind == "text" and not SENTENCE_END.search(cut.text.rstrip()):
+            joined = Paragraph(f"{cut.text} {new.text}", cut.page, "text", joined_confidence(cut, new))
+            return [*paragraphs[:-back], joined, *paragraphs[len(paragraphs) - back + 1 :]]
+        if not _set_apart(cut):
+            break  # running text between: the lower-case paragraph does not carry on anything before it
+    return [*paragraphs, new]
+
+
+def _set_apart(paragraph: Paragraph) -> bool:
+    """What a layout sets between the two parts of a cut paragraph: a footnote ("6Hoare proposed ...") or a
+    displayed formula. Not a listing: text that follows code in lower case reads on from the listing."""
+    text = paragraph.text.strip()
+    letters = sum(c.isalpha() for c in text)
+    return paragraph.kind == "text" and (bool(FOOTNOTE_START.match(text)) or letters < 0.5 * len(text.replace(" ", "")))
+
+
+def _statement(text: str) -> bool:
+    """A line of pseudocode that was not recognised as a listing ("if j > n", "for i 1 to n"): not prose."""
+    return bool(pseudocode.COMMENT.search(text)) or (
+        bool(pseudocode.KEYWORD.match(text)) and len(text.split()) <= 8 and not SENTENCE_END.search(text)
+    )
+
+
+def _markdown(block: Block) -> str:
+    if block.kind == "code":
+        return f"```\n{block.text}\n```"
+    return block.text
+
+
+def to_sections(pages: list[list[Block]], headings: dict[tuple[int, int], Heading], filename: str) -> list[Section]:
+    sections: list[Section] = []
+    current = Section(1, filename.rsplit(".", 1)[0], 1, 1, untitled=True)
+    for p, blocks in enumerate(pages, 1):
+        starts = sorted(i for (page, i) in headings if page == p and i < 0)
+        for i in starts:  # bookmarks not found in the text start at the top of their page
+            sections.append(current)
+            level, title = headings[(p, i)]
+            current = Section(level, title, p, p)
+        for i, b in enumerate(blocks):
+            if (p, i) in headings:
+                sections.append(current)
+                level, title = headings[(p, i)]
+                current = Section(level, title, p, p)
+                continue
+            paragraph = Paragraph(_markdown(b), p, b.kind, b.confidence)
+            current.paragraphs = _carried_on(current.paragraphs, paragraph)
+            current.page_end = p
+    sections.append(current)
+    # The untitled lead-in before the first heading is kept only when it has text.
+    return [s for i, s in enumerate(sections) if s.paragraphs or i > 0]

@@ -1,0 +1,166 @@
+"""A page's text spans (PyMuPDF's dict) into blocks: prose with inline code, code with its indentation, table rows
+in cells, each with its size, weight and position."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any
+
+import pymupdf
+
+from ingestion import pseudocode
+from ingestion.pdf_types import Block, BlockKind
+
+# TEXT_DEHYPHENATE joins "exam-\nple"; ligatures and whitespace are kept as the PDF has them.
+TEXT_FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+
+
+# Glyphs without a Unicode mapping come out as U+FFFD/U+FFFF or private-use codes: drop them.
+GARBAGE = re.compile(r"[\ufffd\uffff\ue000-\uf8ff\u0000-\u0008\u2122]")
+
+
+SPACES = re.compile(r"\s+")
+
+
+MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
+
+
+MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
+
+
+def clean(text: str) -> str:
+    return SPACES.sub(" ", GARBAGE.sub("", text)).strip()
+
+
+def _mono(span: dict[str, Any]) -> bool:
+    return bool(span["flags"] & MONOSPACED) or _mono_font(span["font"])
+
+
+@lru_cache(maxsize=1024)
+def _mono_font(name: str) -> bool:
+    return bool(MONO_FONT.search(name))  # asked once per span (~900 a page): a book uses a few dozen fonts
+
+
+def _line_runs(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A PDF block's lines in runs of one style: a heading or a code listing set in the block is its own run."""
+    runs: list[list[dict[str, Any]]] = []
+    previous: tuple[bool, float] | None = None
+    for line in lines:
+        spans = [s for s in line["spans"] if s["text"].strip()]
+        if not spans:
+            continue
+        chars = sum(len(s["text"].strip()) for s in spans)
+        mono = sum(len(s["text"].strip()) for s in spans if _mono(s)) >= 0.8 * chars
+        size = max(spans, key=lambda s: len(s["text"].strip()))["size"]
+        if previous is None or previous[0] != mono or abs(previous[1] - size) > 1.0:
+            runs.append([])
+        runs[-1].append(line)
+        previous = (mono, size)
+    return runs
+
+
+def _code_text(lines: list[dict[str, Any]]) -> str:
+    """Lines as printed: line breaks kept, indentation rebuilt from each line's position."""
+    widths = [
+        (s["bbox"][2] - s["bbox"][0]) / len(s["text"]) for line in lines for s in line["spans"] if len(s["text"]) >= 4
+    ]
+    char = sorted(widths)[len(widths) // 2] if widths else 6.0
+    left = min(line["bbox"][0] for line in lines)
+    out = []
+    for line in lines:
+        text = GARBAGE.sub("", "".join(s["text"] for s in line["spans"])).rstrip()
+        out.append(" " * max(0, round((line["bbox"][0] - left) / char)) + text)
+    return "\n".join(out)
+
+
+def _prose_text(lines: list[dict[str, Any]]) -> str:
+    """Lines joined into running text; monospaced words inside it stay inline code (`name`)."""
+    parts = []
+    for line in lines:
+        pieces = []
+        for span in line["spans"]:
+            text = span["text"]
+            if _mono(span) and text.strip():
+                lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()) :]
+                text = f"{lead}`{core}`{trail}"
+            elif span["flags"] & SUPERSCRIPT and text.strip() and len(text.strip()) <= 3:
+                text = f"^{text.strip()}"  # x², not x2: a formula keeps its exponent
+            pieces.append(text)
+        parts.append("".join(pieces))
+    return clean(" ".join(parts)).replace("` `", " ").replace("``", "")
+
+
+def _grid_rows(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The block's lines as table rows when they sit side by side in cells, each row with the same count."""
+    rows: list[list[dict[str, Any]]] = []
+    for line in sorted(lines, key=lambda ln: (ln["bbox"][1], ln["bbox"][0])):
+        if rows and abs(rows[-1][0]["bbox"][1] - line["bbox"][1]) < 2:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+        return []
+    for row in rows:
+        row.sort(key=lambda ln: ln["bbox"][0])
+        size = row[0]["spans"][0]["size"]
+        if any(b["bbox"][0] - a["bbox"][2] < size for a, b in pairwise(row)):
+            return []  # words of one line, not cells
+    return rows
+
+
+def _style(lines: list[dict[str, Any]]) -> tuple[float, bool, bool]:
+    """The size most of the text is set in, whether most of it is bold, whether it is monospaced (code).
+
+    Glyphs without a Unicode mapping (dingbats, stars) count for nothing: a marker must not set a heading's size."""
+    sizes: Counter[float] = Counter()
+    bold_chars = mono_chars = 0
+    for line in lines:
+        for span in line["spans"]:
+            n = len(GARBAGE.sub("", span["text"]).strip())
+            sizes[round(span["size"], 1)] += n
+            bold_chars += n if span["flags"] & BOLD else 0
+            mono_chars += n if _mono(span) else 0
+    total = sum(sizes.values())
+    if not total:
+        return 0.0, False, False
+    return sizes.most_common(1)[0][0], bold_chars > 0.6 * total, mono_chars >= 0.8 * total
+
+
+def page_blocks(page: Any, number: int) -> list[Block]:
+    out = []
+    for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
+        if b.get("type") != 0:
+            continue
+        rows = _grid_rows(b["lines"])
+        for row in rows:
+            cells = tuple((ln["bbox"][0], clean("".join(s["text"] for s in ln["spans"]))) for ln in row)
+            size, bold, _ = _style(row)
+            x0, y0 = row[0]["bbox"][0], min(ln["bbox"][1] for ln in row)
+            x1, y1 = row[-1]["bbox"][2], max(ln["bbox"][3] for ln in row)
+            laid = tuple((x, y0, size, c) for x, c in cells if c)
+            text = " ".join(c for _, c in cells if c)
+            out.append(Block(number, text, size, bold, x0, y0, x1, y1, "text", cells, lines=laid))
+        if rows:
+            continue
+        for lines in _line_runs(b["lines"]):
+            size, bold, code = _style(lines)
+            text = _code_text(lines) if code else _prose_text(lines)
+            if not text.strip() or not size:
+                continue
+            x0 = min(line["bbox"][0] for line in lines)
+            y0 = min(line["bbox"][1] for line in lines)
+            x1 = max(line["bbox"][2] for line in lines)
+            y1 = max(line["bbox"][3] for line in lines)
+            kind: BlockKind = "code" if code else "text"
+            laid = () if code else tuple(_laid_out(line) for line in lines)
+            out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind, lines=laid))
+    return out
+
+
+def _laid_out(line: dict[str, Any]) -> pseudocode.Line:
+    spans = [s for s in line["spans"] if s["text"].strip()] or line["spans"]
+    size = max(spans, key=lambda s: len(s["text"].strip()))["size"]
+    return line["bbox"][0], line["bbox"][1], size, clean("".join(s["text"] for s in line["spans"]))
