@@ -135,7 +135,7 @@ def _units(text: str) -> list[tuple[str, Literal["prose", "code"]]]:
     i = 0
     while i < len(blocks):
         if not _short(blocks[i]):
-            # Ingestion joins a paragraph that a page break cut in two (ingestion.pdf), and chunks start at a
+            # Ingestion joins a paragraph that a page break cut in two (ingestion.pdf_sections), and chunks start at a
             # paragraph's or a sentence's start: a block opens a paragraph unless code or a line comes before it.
             opens = i == 0 or (not _short(blocks[i - 1]) and bool(ENDS_SENTENCE.search(blocks[i - 1])))
             units.extend((s, "prose") for s in _prose_sentences(blocks[i], own_paragraph=opens))
