@@ -16,7 +16,14 @@ import numpy as np
 import pymupdf
 
 from ingestion.errors import IngestionError
-from ingestion.pdf_layout import pseudocode_blocks, reading_order, snap_recognised_sizes, strip_margins, tables
+from ingestion.pdf_layout import (
+    pseudocode_blocks,
+    reading_order,
+    snap_recognised_sizes,
+    strip_margins,
+    tables,
+    without_footnotes,
+)
 from ingestion.pdf_sections import font_headings, outline_headings, to_sections
 from ingestion.pdf_spans import GARBAGE, clean, page_blocks
 from ingestion.pdf_types import (
@@ -227,7 +234,9 @@ def parse_pdf(
         )
     body = sizes.most_common(1)[0][0]
     pages = strip_margins(raw, heights, body)
-    # Small print (footnotes, figure labels) stays out of the running text.
+    # Small print (footnotes, figure labels) stays out of the running text; footnotes set just under the body's
+    # size are known by their place and their mark.
+    pages = without_footnotes(pages, body)
     # Code is often set smaller than the body, and is kept whatever its size.
     pages = [[b for b in blocks if b.size >= body * 0.8 or b.kind != "text"] for blocks in pages]
     page_texts = [PageText(i + 1, "\n\n".join(b.text for b in blocks)) for i, blocks in enumerate(pages)]

@@ -13,6 +13,10 @@ from ingestion.pdf_types import Block, joined_confidence
 MARGIN = 0.075  # top and bottom bands of a page where running headers and footers live
 
 
+# A footnote's first line: its number, raised or not, glued to its text ("5Goldstine ...", "^12See ...").
+FOOTNOTE_MARK = re.compile(r"^\^?\d{1,3}(?=[A-Z\u201c\"(])")
+BODY_SHARE = 0.95  # of the body's size: running text
+NOTE_SHARE = 0.9  # of the body's size: at most a footnote's
 PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I)
 
 
@@ -217,3 +221,23 @@ def snap_recognised_sizes(pages: list[list[Block]]) -> list[list[Block]]:
         return replace(b, size=near) if abs(near - b.size) <= 0.15 * near else b
 
     return [[snap(b) for b in blocks] for blocks in pages]
+
+
+def without_footnotes(pages: list[list[Block]], body: float) -> list[list[Block]]:
+    """The pages without their footnotes: below all of a page's body text, set smaller than it, from the first one
+    that opens with its mark ("5Goldstine and von Neumann ..."), or from the zone's top when the page before ended
+    inside a footnote. Textbooks set them at ~80% of the body, where code is too, so size alone cannot tell them."""
+    out: list[list[Block]] = []
+    inside = False  # the previous page's last footnote stopped mid-sentence: it carries on at this page's foot
+    for blocks in pages:
+        text = [b for b in blocks if b.kind == "text" and not b.cells]
+        bottom = max((b.y1 for b in text if b.size >= BODY_SHARE * body), default=None)
+        zone = [b for b in text if bottom is not None and b.y0 >= bottom - 1 and b.size <= NOTE_SHARE * body]
+        zone.sort(key=lambda b: b.y0)
+        notes: list[Block] = []
+        for b in zone:
+            if notes or FOOTNOTE_MARK.match(b.text) or (inside and not notes):
+                notes.append(b)
+        inside = bool(notes) and not re.search(r"[.!?][\"\u201d\u2019)]*$", notes[-1].text.rstrip())
+        out.append([b for b in blocks if b not in notes])
+    return out

@@ -145,3 +145,18 @@ def test_a_paragraph_that_starts_in_lower_case_after_a_finished_one_stays_a_para
     ]
     paragraphs = [p.text for t in _topics([chapter]) for p in t.paragraphs]
     assert "critical density, the density needed to just halt universal expansion." in paragraphs
+
+
+def test_footnotes_set_just_under_the_body_size_stay_out_of_the_running_text() -> None:
+    """Erickson sets footnotes at ~81% of the body size (code too is set smaller, so size alone cannot drop them):
+    they interrupted paragraphs and were quoted as answers ("4See http://algorithms.wtf ...")."""
+    course = build_structure([parse_pdf((ERICKSON / "01-recursion.pdf").read_bytes(), "01-recursion.pdf")])
+    content = " ".join(" ".join(t.content.split()) for m in course.modules for t in m.topics)
+    for footnote in (
+        "Goldstine and von Neumann actually described an non-recursive variant",  # footnote 5
+        "Neumann argued (successfully!) that because the EDVAC",  # footnote 5, carried over to the next page
+        "Lucas later claimed to have invented the puzzle in 1876",  # footnote 2
+    ):
+        assert footnote not in content
+    assert "Mergesort is one of the earliest algorithms designed for general-purpose" in content
+    assert "1. Divide the input array into two subarrays of roughly equal size." in content
