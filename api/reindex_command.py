@@ -23,7 +23,7 @@ async def _run(settings: Settings, database_url: str, course_id: int | None, pro
     engine = create_engine(database_url)
     try:
         sessions = session_factory(engine)
-        store, embedder = open_vector_store(settings), get_embedder(settings)
+        store, embedder = open_vector_store(settings), get_embedder(settings, batches=True)
 
         def bar(course: int) -> ProgressCallback:
             task = progress.add_task(f"course {course}", total=None)

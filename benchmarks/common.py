@@ -122,7 +122,7 @@ async def ingest(
 
     engine = create_engine(settings.database_url or "")
     sessions = session_factory(engine)
-    embedder = get_embedder(settings)
+    embedder = get_embedder(settings, batches=True)  # as the worker's
     warm_up(embedder)  # what a worker does once when it starts, not per job
     teacher = Principal("bench-teacher", "teacher")
     try:

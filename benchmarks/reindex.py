@@ -33,7 +33,7 @@ async def main(pages: int, repeat: int) -> None:
             run = await ingest(settings, pdf.read_bytes(), pdf.name)
             engine = create_engine(settings.database_url or "")
             sessions = session_factory(engine)
-            store, embedder = open_vector_store(settings), get_embedder(settings)
+            store, embedder = open_vector_store(settings), get_embedder(settings, batches=True)
             runs = [await reindex_course(sessions, store, embedder, run.course_id) for _ in range(repeat)]
             await engine.dispose()
     chunks = int(run.result["chunks"])

@@ -32,7 +32,10 @@ def _shared_resources() -> dict[str, Any]:
 
         settings = get_settings()
         llm = get_llm(settings) if quiz_llm_wanted(settings, provider_name(settings)) else None
-        _process.update(settings=settings, embedder=get_embedder(settings), store=open_vector_store(settings), llm=llm)
+        # Tuned for batches unless several worker processes share the cores (their spinning threads would take
+        # the cores from each other).
+        embedder = get_embedder(settings, batches=settings.worker_concurrency == 1)
+        _process.update(settings=settings, embedder=embedder, store=open_vector_store(settings), llm=llm)
     return _process
 
 

@@ -8,13 +8,20 @@ from pathlib import Path
 from tutor.embeddings.base import Embedder, local_model_name, packaged_model_dir
 from tutor.settings import Settings
 
-_cache: dict[tuple[str, str | None, str | None, str], Embedder] = {}
+_cache: dict[tuple[str, str | None, str | None, str, bool], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def get_embedder(settings: Settings) -> Embedder:
-    """One model per process: loading it costs seconds and hundreds of MB."""
-    key = (settings.embedding_provider, settings.embedding_model, settings.llm_base_url, settings.embedding_backend)
+def get_embedder(settings: Settings, *, batches: bool = False) -> Embedder:
+    """One model per process: loading it costs seconds and hundreds of MB. `batches`: for a process that embeds
+    long runs of batches (the ingestion worker, reindexing), tuned for throughput rather than for short questions."""
+    key = (
+        settings.embedding_provider,
+        settings.embedding_model,
+        settings.llm_base_url,
+        settings.embedding_backend,
+        batches,
+    )
     with _cache_lock:
         if key not in _cache:
             if settings.embedding_provider == "openai":
@@ -37,5 +44,6 @@ def get_embedder(settings: Settings) -> Embedder:
                         settings.resolved_model_cache_dir,
                         name=local_model_name(path),
                         variant="int8" if settings.embedding_backend == "onnx-int8" else "float32",
+                        spin=batches,
                     )
         return _cache[key]
