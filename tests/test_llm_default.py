@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -39,3 +41,20 @@ def test_the_packaged_small_model_is_opt_in() -> None:
     settings = Settings(_env_file=None, llm_provider="local")  # type: ignore[call-arg]
     assert provider_name(settings) == "local"
     assert get_llm(settings).capabilities.needs_verification
+
+
+def test_the_packaged_small_model_answers_in_process_on_this_cpu() -> None:
+    """The local provider runs llama.cpp inside the API process: on CPUs with AMX its weight buffers crashed that
+    process on the first token (tutor/llm/llama_cpu.py). In a child process, so that a crash fails this test only."""
+    script = (
+        "import asyncio\n"
+        "from tutor.llm.base import GenerationRequest, Message\n"
+        "from tutor.llm.local import LocalLLM\n"
+        "async def main():\n"
+        "    request = GenerationRequest([Message('user', 'What is osmosis?')], 'What is osmosis?', max_tokens=16)\n"
+        "    print(''.join([d async for d in LocalLLM(threads=1).stream(request)]))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip()
