@@ -55,8 +55,6 @@ __all__ = [
 
 # A page with fewer characters than this (a scanner's stamp, a page number) and a picture over much of it is a scan.
 MIN_TEXT_CHARS = 50
-
-
 SCAN_COVER = 0.3  # share of the page under pictures for a page with a few characters to count as a scan
 
 

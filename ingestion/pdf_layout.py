@@ -8,13 +8,10 @@ from collections import Counter
 from dataclasses import replace
 
 from ingestion import pseudocode
+from ingestion.pdf_spans import ENDS_SENTENCE, FOOTNOTE_MARK
 from ingestion.pdf_types import Block, joined_confidence
 
 MARGIN = 0.075  # top and bottom bands of a page where running headers and footers live
-
-
-# A footnote's first line: its number, raised or not, glued to its text ("5Goldstine ...", "^12See ...").
-FOOTNOTE_MARK = re.compile(r"^\^?\d{1,3}(?=[A-Z\u201c\"(])")
 BODY_SHARE = 0.95  # of the body's size: running text
 NOTE_SHARE = 0.9  # of the body's size: at most a footnote's
 PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I)
@@ -236,8 +233,8 @@ def without_footnotes(pages: list[list[Block]], body: float) -> list[list[Block]
         zone.sort(key=lambda b: b.y0)
         notes: list[Block] = []
         for b in zone:
-            if notes or FOOTNOTE_MARK.match(b.text) or (inside and not notes):
+            if notes or inside or FOOTNOTE_MARK.match(b.text):
                 notes.append(b)
-        inside = bool(notes) and not re.search(r"[.!?][\"\u201d\u2019)]*$", notes[-1].text.rstrip())
+        inside = bool(notes) and not ENDS_SENTENCE.search(notes[-1].text.rstrip())
         out.append([b for b in blocks if b not in notes])
     return out

@@ -6,18 +6,11 @@ from __future__ import annotations
 import re
 
 from ingestion import pseudocode
+from ingestion.pdf_spans import ENDS_SENTENCE, FOOTNOTE_MARK
 from ingestion.pdf_types import Block, Paragraph, Section, joined_confidence
 
 # How many paragraphs back a lower-case paragraph may carry on a cut sentence (footnotes, formulas between).
 CARRY_BACK = 3
-
-
-FOOTNOTE_START = re.compile(r"^\^?\d{1,3}\s?[A-Z]")  # "6Hoare proposed ...", "^13See ..."
-
-
-SENTENCE_END = re.compile(r"[.!?:;][\"\u201d\u2019)\]]*$")
-
-
 NUMBERING = re.compile(r"^\s*(chapter\s+|part\s+|section\s+)?((\d+|[ivxlc]+)(\.\d+)*\.?)\s+", re.I)
 
 
@@ -69,7 +62,7 @@ def _carried_on(paragraphs: list[Paragraph], new: Paragraph) -> list[Paragraph]:
         return [*paragraphs, new]
     for back in range(1, min(CARRY_BACK, len(paragraphs)) + 1):
         cut = paragraphs[-back]
-        if cut.kind == "text" and not SENTENCE_END.search(cut.text.rstrip()):
+        if cut.kind == "text" and not ENDS_SENTENCE.search(cut.text.rstrip()):
             joined = Paragraph(f"{cut.text} {new.text}", cut.page, "text", joined_confidence(cut, new))
             return [*paragraphs[:-back], joined, *paragraphs[len(paragraphs) - back + 1 :]]
         if not _set_apart(cut):
@@ -82,13 +75,13 @@ def _set_apart(paragraph: Paragraph) -> bool:
     displayed formula. Not a listing: text that follows code in lower case reads on from the listing."""
     text = paragraph.text.strip()
     letters = sum(c.isalpha() for c in text)
-    return paragraph.kind == "text" and (bool(FOOTNOTE_START.match(text)) or letters < 0.5 * len(text.replace(" ", "")))
+    return paragraph.kind == "text" and (bool(FOOTNOTE_MARK.match(text)) or letters < 0.5 * len(text.replace(" ", "")))
 
 
 def _statement(text: str) -> bool:
     """A line of pseudocode that was not recognised as a listing ("if j > n", "for i 1 to n"): not prose."""
     return bool(pseudocode.COMMENT.search(text)) or (
-        bool(pseudocode.KEYWORD.match(text)) and len(text.split()) <= 8 and not SENTENCE_END.search(text)
+        bool(pseudocode.KEYWORD.match(text)) and len(text.split()) <= 8 and not ENDS_SENTENCE.search(text)
     )
 
 

@@ -16,18 +16,16 @@ from ingestion.pdf_types import Block, BlockKind
 
 # TEXT_DEHYPHENATE joins "exam-\nple"; ligatures and whitespace are kept as the PDF has them.
 TEXT_FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
-
-
 # Glyphs without a Unicode mapping come out as U+FFFD/U+FFFF or private-use codes: drop them.
 GARBAGE = re.compile(r"[\ufffd\uffff\ue000-\uf8ff\u0000-\u0008\u2122]")
-
-
+# A sentence's end, closing quotes and brackets after it ("... as promised." / "... (see Figure 2).").
+ENDS_SENTENCE = re.compile(r"[.!?:;][\"\u201d\u2019)\]]*$")
+# A footnote's first line: its number, raised or not, glued to its text ("5Goldstine ...", "^12See ...").
+FOOTNOTE_MARK = re.compile(r"^\^?\d{1,3}(?=[A-Z\u201c\"(])")
 SPACES = re.compile(r"\s+")
 
 
 MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
-
-
 MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 
 
