@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-_MARK = "_tutor_without_extra_buffers"
+_applied = False
 
 
 @cache
@@ -23,22 +23,20 @@ def cpu_has_amx() -> bool:
     return cpuinfo.exists() and "amx_int8" in cpuinfo.read_text()
 
 
-def avoid_amx_buffers() -> bool:
+def avoid_amx_buffers() -> None:
     """Make every llama.cpp model this process loads from now on skip the extra buffer types, if the CPU has AMX.
-    Idempotent; True when the workaround is in force."""
-    if not cpu_has_amx():
-        return False
+    Idempotent."""
+    global _applied
+    if _applied or not cpu_has_amx():
+        return
     import llama_cpp.llama_cpp as low
 
     defaults = low.llama_model_default_params
-    if getattr(defaults, _MARK, False):
-        return True
 
     def without_extra_buffers() -> Any:
         params = defaults()
         params.use_extra_bufts = False
         return params
 
-    setattr(without_extra_buffers, _MARK, True)
     low.llama_model_default_params = without_extra_buffers
-    return True
+    _applied = True
