@@ -33,6 +33,7 @@ def pseudocode_blocks(blocks: list[Block], body: float) -> list[Block]:
                     kind="code",
                     cells=(),
                     lines=(),
+                    emphasis=(),
                     x0=min(b.x0 for b in run),
                     x1=max(b.x1 for b in run),
                     y1=max(b.y1 for b in run),
@@ -102,6 +103,7 @@ def _merge_lines(blocks: list[Block]) -> list[Block]:
                 y1=b.y1,
                 confidence=joined_confidence(prev, b),
                 lines=prev.lines + b.lines,
+                emphasis=prev.emphasis + b.emphasis,
             )
         else:
             merged.append(b)

@@ -63,7 +63,9 @@ def _carried_on(paragraphs: list[Paragraph], new: Paragraph) -> list[Paragraph]:
     for back in range(1, min(CARRY_BACK, len(paragraphs)) + 1):
         cut = paragraphs[-back]
         if cut.kind == "text" and not ENDS_SENTENCE.search(cut.text.rstrip()):
-            joined = Paragraph(f"{cut.text} {new.text}", cut.page, "text", joined_confidence(cut, new))
+            joined = Paragraph(
+                f"{cut.text} {new.text}", cut.page, "text", joined_confidence(cut, new), cut.emphasis + new.emphasis
+            )
             return [*paragraphs[:-back], joined, *paragraphs[len(paragraphs) - back + 1 :]]
         if not _set_apart(cut):
             break  # running text between: the lower-case paragraph does not carry on anything before it
@@ -106,7 +108,7 @@ def to_sections(pages: list[list[Block]], headings: dict[tuple[int, int], Headin
                 level, title = headings[(p, i)]
                 current = Section(level, title, p, p)
                 continue
-            paragraph = Paragraph(_markdown(b), p, b.kind, b.confidence)
+            paragraph = Paragraph(_markdown(b), p, b.kind, b.confidence, b.emphasis)
             current.paragraphs = _carried_on(current.paragraphs, paragraph)
             current.page_end = p
     sections.append(current)

@@ -26,6 +26,10 @@ SPACES = re.compile(r"\s+")
 
 
 MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
+# A term an author sets in bold: words of letters (hyphens, apostrophes), one to four of them, ending in a letter.
+TERM_LIKE = re.compile(r"^[^\W\d_][\w'\u2019-]*(?: [\w'\u2019-]+){0,3}$")
+HYPHEN_BREAK = re.compile(r"(\w)- (?=\w)")  # "kd- tree": a hyphenated term broken over two lines
+STRESS = re.compile(r"(?:ly|er|est)$")  # a lone "really", "smaller" or "largest" in bold is stress, not a term
 MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 
 
@@ -91,6 +95,38 @@ def _prose_text(lines: list[dict[str, Any]]) -> str:
     return clean(" ".join(parts)).replace("` `", " ").replace("``", "")
 
 
+def _emphasised(lines: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Words set in bold inside running text (bold italic too): the author's key terms ("the **base case**").
+
+    A run-in label is not a term: bold text with its own colon or full stop ("**Solution.** Give ..."), after a list
+    mark ("1. **Divide** the instance"), or opening the block with a colon or full stop after it ("**Proof**: ...").
+    A bold word opening a block without one is a term ("**Osmosis** is ..."): a PDF may start a new block at any
+    line of a paragraph. A run may go on over a line break ("divide" / "and conquer"). Plain italics are left out:
+    most books set stress in them."""
+    pieces: list[tuple[bool, str]] = []  # (bold, text) in reading order, neighbours of one weight merged
+    for span in (s for line in lines for s in line["spans"]):
+        text = GARBAGE.sub("", span["text"])
+        bold = bool(span["flags"] & BOLD) and not _mono(span)
+        if pieces and (pieces[-1][0] == bold or not text.strip()):
+            pieces[-1] = (pieces[-1][0], f"{pieces[-1][1]} {text}")
+        elif text.strip():
+            pieces.append((bold, text))
+    terms = []
+    for i, (bold, text) in enumerate(pieces):
+        before = "".join(t for _, t in pieces[:i]).strip()
+        after = pieces[i + 1][1].lstrip() if i + 1 < len(pieces) else ""
+        label = (
+            text.rstrip().endswith((":", "."))
+            or (before != "" and not any(c.isalpha() for c in before))
+            or (before == "" and after.startswith((":", ".", "\u2014", "\u2013")))
+        )
+        term = HYPHEN_BREAK.sub(r"\1-", clean(text)).strip(" .,;:!?()[]\"'\u201c\u201d")
+        lone_word = " " not in term and (len(term) < 5 or bool(STRESS.search(term)))
+        if bold and not label and TERM_LIKE.match(term) and not term.endswith("-") and not lone_word:
+            terms.append(term)
+    return tuple(dict.fromkeys(terms))
+
+
 def _grid_rows(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The block's lines as table rows when they sit side by side in cells, each row with the same count."""
     rows: list[list[dict[str, Any]]] = []
@@ -154,7 +190,8 @@ def page_blocks(page: Any, number: int) -> list[Block]:
             y1 = max(line["bbox"][3] for line in lines)
             kind: BlockKind = "code" if code else "text"
             laid = () if code else tuple(_laid_out(line) for line in lines)
-            out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind, lines=laid))
+            emphasis = () if code or bold else _emphasised(lines)
+            out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind, lines=laid, emphasis=emphasis))
     return out
 
 

@@ -24,6 +24,7 @@ class Paragraph:
     page: int
     kind: BlockKind = "text"
     confidence: float | None = None  # recognised by OCR with this confidence (0-1); None: from the text layer
+    emphasis: tuple[str, ...] = ()  # terms the author set in bold within it (key terms for quizzes)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Block:
     cells: tuple[tuple[float, str], ...] = ()  # a table row laid out in cells: (left edge, text) of each
     confidence: float | None = None  # recognised by OCR (see Paragraph)
     lines: tuple[pseudocode.Line, ...] = ()  # running text's lines as laid out, to recognise pseudocode
+    emphasis: tuple[str, ...] = ()  # see Paragraph
 
 
 @dataclass(frozen=True)

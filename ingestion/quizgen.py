@@ -1,7 +1,7 @@
 """Offline quiz generation: questions on the course's key terms, with distractors of the same kind.
 
-A key term is one the text defines or emphasises: "... is called Y", "Y is a ...", "Y: ...", a section heading
-used in the text. Two kinds of question:
+A key term is one the text defines or emphasises: "... is called Y", "Y is a ...", "Y: ...", a term set in bold
+within the running text, a section heading used in the text. Two kinds of question:
 - definition ("What is meant by Y?"): the options are the definitions the text gives for four of its terms;
 - cloze: a sentence of the course with its key term blanked once (one blank, one term).
 Distractors are other key terms of the course of similar length and form, never a common word, a piece of the
@@ -22,6 +22,8 @@ from ingestion.structure import ModuleDraft
 from tutor.quiz.validation import LETTERS, question_problems
 
 BLANK = "_____"
+# How the text marks a key term, strongest first: questions are asked on the best-marked terms first.
+EVIDENCE = ("defined", "glossary", "emphasised", "heading", "frequent")
 # Words that are never the point of a question, nor a plausible wrong answer beside a term.
 GENERIC = frozenset(
     [
@@ -138,7 +140,7 @@ class Sentence:
 @dataclass(frozen=True)
 class KeyTerm:
     term: str
-    how: str  # "defined" | "glossary" | "heading" | "frequent"
+    how: str  # one of EVIDENCE
     sentence: Sentence
     definition: str = ""  # what the text says the term is, when it says it
 
@@ -215,6 +217,10 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
             aliases.add(frozenset((a.lower(), b.lower())))
     for m in modules:
         module_sentences = [s for s in all_sentences if s.week == m.week]
+        for topic in m.topics:
+            for term in (t for p in topic.paragraphs for t in p.emphasis):
+                if used := _first_use(term, module_sentences):
+                    add(term, "emphasised", used)
         for topic in m.topics:
             title = re.sub(r"^[\d.]+\s+|\s*\(part \d+\)$", "", topic.title).strip()
             if len(title.split()) <= 3 and (used := _first_use(title, module_sentences)):
@@ -306,7 +312,7 @@ def generate_module_quiz(
     rng = random.Random(seed)
     aliases = aliases or set()
     own = [k for k in terms if k.sentence.week == module.week]
-    own.sort(key=lambda k: ["defined", "glossary", "heading", "frequent"].index(k.how))
+    own.sort(key=lambda k: EVIDENCE.index(k.how))
     definitions = [k for k in terms if k.definition]
     module_sentences = sentences(module)
     used: set[str] = set()

@@ -114,3 +114,44 @@ async def test_low_confidence_questions_are_stored_marked_for_review_not_dropped
             )
         ).one()
     assert tuple(stored) == (len(questions), flagged)
+
+
+LEAF = [
+    "Inside a leaf, each **chloroplast** captures the energy of sunlight and stores it in sugar for the whole plant.",
+    "Water rises from the roots through the **xylem**, a set of hollow tubes, while sugar moves down through the"
+    " **phloem** to the parts of the plant that need it.",
+    "**Example.** A tall tree lifts hundreds of litres of water every day, far more than a small plant could.",
+    "Tiny pores called stomata open in daylight; the **transpiration** of water through them pulls more water up"
+    " from the roots, and __very__ dry air makes it **faster**.",
+    "A waxy **cuticle** covers the upper surface of the leaf and keeps it from drying out on hot afternoons.",
+    "Below it, the **mesophyll** holds most of the chloroplasts, packed in layers where the light is strongest.",
+]
+
+
+def _leaf_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.start_section("Chapter 1: Leaves", level=0)
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 12, "Chapter 1: Leaves", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    for paragraph in LEAF:
+        pdf.multi_cell(0, 6, paragraph, markdown=True, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+    return bytes(pdf.output())
+
+
+def test_terms_the_author_sets_in_bold_are_key_terms_asked_about_without_review() -> None:
+    modules, questions = _quizzes(_leaf_pdf())
+
+    emphasised = {term for topic in modules[0].topics for p in topic.paragraphs for term in p.emphasis}
+    # Bold run-in labels ("Example.") and a lone bold comparative are not terms; italics are stress, not terms.
+    assert emphasised == {"chloroplast", "xylem", "phloem", "transpiration", "cuticle", "mesophyll"}
+    asked = {q.options[q.correct_answer].lower(): q for q in questions}
+    on_bold = [q for key, q in asked.items() if key in emphasised]
+    assert len(on_bold) >= 3, [q.question_text for q in questions]
+    for q in on_bold:
+        assert not q.needs_review, q
+        assert all(o.lower() in emphasised for o in q.options.values()), q.options
