@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from ingestion.keyterms import SENTENCE_END, STOPWORDS, key_terms
@@ -203,9 +204,14 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
     def add(term: str, how: str, sentence: Sentence, definition: str = "") -> None:
         term = term.strip(" ,;:-")
         if _usable(term) and term.lower() not in found:
+            term = _written(term, course_text, course_lowered)
             found[term.lower()] = KeyTerm(term, how, sentence, definition if _stands_alone(definition) else "")
 
     all_sentences = [s for m in modules for s in sentences(m)]
+    course_text = "\n".join(s.text for s in all_sentences)
+    course_lowered = course_text.lower()
+    if len(course_lowered) != len(course_text):  # a few letters lower-case to two ("İ"): positions must match
+        course_lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in course_text)
     for s in all_sentences:
         if match := DEFINED_AFTER.search(s.text):
             add(match.group(1), "defined", s, s.text[: match.start()].strip(" ,"))
@@ -230,6 +236,22 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
             if used := _first_use(term, module_sentences):
                 add(term, "frequent", used)
     return list(found.values()), aliases
+
+
+def _written(term: str, text: str, lowered: str) -> str:
+    """The term as the text writes it inside a sentence: "edit distance" for the heading "Edit Distance" or the
+    frequent word "edit distance", "Levenshtein distance" and "Recursion Fairy" kept as names. A sentence's
+    first word is capitalised by its place, so it does not count (`text` holds one sentence a line)."""
+    needle, seen = term.lower(), Counter[str]()
+    at = lowered.find(needle)
+    while at != -1 and len(seen) < 50:
+        end = at + len(needle)
+        starts_sentence = at == 0 or text[at - 1] == "\n"
+        inside_words = (at > 0 and text[at - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+        if not starts_sentence and not inside_words:
+            seen[text[at:end]] += 1
+        at = lowered.find(needle, end)
+    return seen.most_common(1)[0][0] if seen else term
 
 
 def _first_use(term: str, candidates: list[Sentence]) -> Sentence | None:
@@ -282,11 +304,10 @@ def distractors(
 
 
 def _cased(term: str, like: str) -> str:
-    """A distractor in the key's case, so the capitalised option is not the giveaway."""
+    """A distractor capitalised like a key that opens its sentence, so the capitalised option is not the giveaway.
+    Otherwise as the text writes it: a name keeps its capital ("Levenshtein distance" beside "edit distance")."""
     if like[:1].isupper() and not term[:1].isupper():
         return term[:1].upper() + term[1:]
-    if like[:1].islower() and term[:1].isupper() and not term.isupper():
-        return term[:1].lower() + term[1:]
     return term
 
 

@@ -155,3 +155,41 @@ def test_terms_the_author_sets_in_bold_are_key_terms_asked_about_without_review(
     for q in on_bold:
         assert not q.needs_review, q
         assert all(o.lower() in emphasised for o in q.options.values()), q.options
+
+
+STRINGS = [
+    "The **edit distance** between two words counts the insertions, deletions and substitutions that turn one word"
+    " into the other.",
+    "When only substitutions are allowed, the count is the **Hamming distance**, which is defined for words of equal"
+    " length only.",
+    "Many spelling checkers rank their suggestions by edit distance, and some by the **Levenshtein distance** of a"
+    " weighted variant.",
+    "A **longest common subsequence** keeps the letters two words share in order, and it bounds the edit distance.",
+    "The **suffix tree** of a word holds all of its endings and finds a pattern in time linear in its length.",
+    "A **finite automaton** reads a word one letter at a time and accepts it when it stops in a final state.",
+]
+
+
+def test_options_are_written_as_the_text_writes_them_names_keep_their_capitals() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.start_section("Chapter 1: Strings", level=0)
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 12, "Chapter 1: Strings", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    for paragraph in STRINGS:
+        pdf.multi_cell(0, 6, paragraph, markdown=True, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+    _, questions = _quizzes(bytes(pdf.output()))
+
+    options = {o for q in questions for o in q.options.values()}
+    lower_keys = [q for q in questions if q.options[q.correct_answer][:1].islower()]
+    assert lower_keys, [q.question_text for q in questions]
+    # Beside a key in lower case, a name is still a name, and a common term is not capitalised.
+    for q in lower_keys:
+        for option in q.options.values():
+            assert option in {"Hamming distance", "Levenshtein distance"} or option[:1].islower(), q.options
+    assert options & {"Hamming distance", "Levenshtein distance"}
+    assert not options & {"hamming distance", "levenshtein distance"}, options
