@@ -23,6 +23,7 @@ from ingestion.structure import ModuleDraft
 from tutor.quiz.validation import LETTERS, question_problems
 
 BLANK = "_____"
+WORD_AT = re.compile(r"\w+")
 # How the text marks a key term, strongest first: questions are asked on the best-marked terms first.
 EVIDENCE = ("defined", "glossary", "emphasised", "heading", "frequent")
 # Words that are never the point of a question, nor a plausible wrong answer beside a term.
@@ -204,14 +205,14 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
     def add(term: str, how: str, sentence: Sentence, definition: str = "") -> None:
         term = term.strip(" ,;:-")
         if _usable(term) and term.lower() not in found:
-            term = _written(term, course_text, course_lowered)
+            term = _written(term, course_text, course_words)
             found[term.lower()] = KeyTerm(term, how, sentence, definition if _stands_alone(definition) else "")
 
     all_sentences = [s for m in modules for s in sentences(m)]
     course_text = "\n".join(s.text for s in all_sentences)
-    course_lowered = course_text.lower()
-    if len(course_lowered) != len(course_text):  # a few letters lower-case to two ("İ"): positions must match
-        course_lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in course_text)
+    course_words: dict[str, list[int]] = {}
+    for word in WORD_AT.finditer(course_text):
+        course_words.setdefault(word.group(0).lower(), []).append(word.start())
     for s in all_sentences:
         if match := DEFINED_AFTER.search(s.text):
             add(match.group(1), "defined", s, s.text[: match.start()].strip(" ,"))
@@ -238,19 +239,20 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
     return list(found.values()), aliases
 
 
-def _written(term: str, text: str, lowered: str) -> str:
+def _written(term: str, text: str, words: dict[str, list[int]]) -> str:
     """The term as the text writes it inside a sentence: "edit distance" for the heading "Edit Distance" or the
     frequent word "edit distance", "Levenshtein distance" and "Recursion Fairy" kept as names. A sentence's
-    first word is capitalised by its place, so it does not count (`text` holds one sentence a line)."""
-    needle, seen = term.lower(), Counter[str]()
-    at = lowered.find(needle)
-    while at != -1 and len(seen) < 50:
+    first word is capitalised by its place, so it does not count (`text` holds one sentence a line; `words` maps
+    each lower-cased word to where it starts)."""
+    needle = term.lower()
+    first = WORD_AT.match(needle)
+    seen = Counter[str]()
+    for at in words.get(first.group(0), []) if first else []:
         end = at + len(needle)
-        starts_sentence = at == 0 or text[at - 1] == "\n"
-        inside_words = (at > 0 and text[at - 1].isalnum()) or (end < len(text) and text[end].isalnum())
-        if not starts_sentence and not inside_words:
+        if text[at:end].lower() == needle and not text[end : end + 1].isalnum() and at and text[at - 1] != "\n":
             seen[text[at:end]] += 1
-        at = lowered.find(needle, end)
+            if seen.total() == 20:  # enough uses to tell a name from a word; a common word has thousands
+                break
     return seen.most_common(1)[0][0] if seen else term
 
 
