@@ -286,10 +286,14 @@ def distractors(
 
     candidates = [k for k in pool if acceptable(k.term)]
     shape = _form(key)
+    # A key inside its sentence written with a capital is a name: names go with names, words with words ("Kris"
+    # beside "oblivious" gives the answer away). A key opening its sentence is capitalised by its place only.
+    name = key[:1].isupper() and not question.startswith(BLANK)
     candidates.sort(
         key=lambda k: (
             not k.confident,
             _form(k.term)[0] != shape[0],
+            k.term[:1].isupper() != name,
             _form(k.term)[2] != shape[2],
             abs(len(k.term) - len(key)) // 4,
             rng.random(),

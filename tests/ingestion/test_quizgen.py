@@ -193,3 +193,20 @@ def test_options_are_written_as_the_text_writes_them_names_keep_their_capitals()
             assert option in {"Hamming distance", "Levenshtein distance"} or option[:1].islower(), q.options
     assert options & {"Hamming distance", "Levenshtein distance"}
     assert not options & {"hamming distance", "levenshtein distance"}, options
+
+
+def test_names_go_with_names_and_words_with_words() -> None:
+    s = Sentence("Sorting by comparisons needs n log n steps.", 1, "algo.pdf", "Sorting", 1)
+    pool = [
+        KeyTerm(t, "emphasised", s)
+        for t in ("mergesort", "quicksort", "heapsort", "Huffman", "Dijkstra", "Kruskal", "bubblesort")
+    ]
+
+    words, _ = distractors("insertion", f"Sorting a short list by {BLANK} is fast.", pool, set(), random.Random(3))
+    names, _ = distractors("Prim", f"The algorithm of {BLANK} grows one tree.", pool, set(), random.Random(3))
+    opening, _ = distractors("Insertion", f"{BLANK} sort is fast on short lists.", pool, set(), random.Random(3))
+
+    assert all(w[:1].islower() for w in words), words
+    assert set(names) == {"Huffman", "Dijkstra", "Kruskal"}
+    # Capitalised only by its place at the start of the sentence: the options are words, capitalised alike.
+    assert all(w[:1].isupper() and w.lower() in {"mergesort", "quicksort", "heapsort", "bubblesort"} for w in opening)
