@@ -24,7 +24,7 @@ from ingestion.pdf_layout import (
     tables,
     without_footnotes,
 )
-from ingestion.pdf_sections import font_headings, outline_headings, to_sections
+from ingestion.pdf_sections import font_headings, mended_words, outline_headings, to_sections
 from ingestion.pdf_spans import GARBAGE, clean, page_blocks
 from ingestion.pdf_types import (
     Block,
@@ -244,7 +244,7 @@ def parse_pdf(
         filename=filename,
         page_count=len(pages),
         pages=page_texts,
-        sections=to_sections(pages, headings, filename),
+        sections=mended_words(to_sections(pages, headings, filename)),
         scanned_pages=scanned,
         has_outline=bool(usable_toc),
         recognised_pages=_recognised(pages, set(ocr or ())),

@@ -1,9 +1,11 @@
 """Headings (from the outline, or from font sizes) and the sections they open, with their paragraphs: Markdown for code,
-and a paragraph that a page or column break cut in two made one again."""
+a paragraph that a page or column break cut in two made one again, words broken at a line's end made whole."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import replace
 
 from ingestion import pseudocode
 from ingestion.pdf_spans import ENDS_SENTENCE, FOOTNOTE_MARK
@@ -114,3 +116,42 @@ def to_sections(pages: list[list[Block]], headings: dict[tuple[int, int], Headin
     sections.append(current)
     # The untitled lead-in before the first heading is kept only when it has text.
     return [s for i, s in enumerate(sections) if s.paragraphs or i > 0]
+
+
+# A word broken at a line's end, as lines are joined ("algo- rithm", "level- order", "Huntington- Hill").
+BROKEN_WORD = re.compile(r"(?<![\w-])((?:[^\W\d_]+-)*[^\W\d_]+)- ([^\W\d_]+)\b")
+# "breadth- and depth-first": a hyphen left for a word to come, not a break.
+SUSPENDED = frozenset(["and", "or", "nor", "to", "vs", "versus"])
+
+
+def mended_words(sections: list[Section]) -> list[Section]:
+    """Words the typesetter broke at a line's end made whole again, by what the document itself writes: "algorithm"
+    when it writes "algorithm", "level-order" when it writes "level-order"; when it writes neither, a compound of
+    two words it uses on their own ("six- week") keeps its hyphen and anything else is joined (hyphenation: "algo-
+    rithm"). A capital after the break ("Rivest- Tarjan"), a part under two letters ("n- element") or a compound
+    broken at its last hyphen ("divide-and- conquer") keeps the hyphen. Code and tables are left as they are."""
+    text = "\n".join(p.text for s in sections for p in s.paragraphs if p.kind == "text")
+    if "- " not in text:
+        return sections
+    # The broken words' own pieces ("manu", "factured") must not count as words the document uses.
+    words = Counter(w.lower() for w in re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", BROKEN_WORD.sub(" ", text)))
+
+    def mend(match: re.Match[str]) -> str:
+        left, right = match.group(1), match.group(2)
+        if right.lower() in SUSPENDED:
+            return match.group(0)
+        joined, hyphenated = f"{left}{right}", f"{left}-{right}"
+        if right[:1].isupper() or "-" in left or min(len(left), len(right)) < 2:
+            return hyphenated
+        if words[joined.lower()] or words[hyphenated.lower()]:
+            return joined if words[joined.lower()] >= words[hyphenated.lower()] else hyphenated
+        # Neither form elsewhere: two words the document uses on their own make a compound ("six- week").
+        both_words = min(len(left), len(right)) >= 3 and words[left.lower()] and words[right.lower()]
+        return hyphenated if both_words else joined
+
+    for s in sections:
+        s.paragraphs = [
+            replace(p, text=BROKEN_WORD.sub(mend, p.text)) if p.kind == "text" and "- " in p.text else p
+            for p in s.paragraphs
+        ]
+    return sections

@@ -160,3 +160,35 @@ def test_footnotes_set_just_under_the_body_size_stay_out_of_the_running_text() -
         assert footnote not in content
     assert "Mergesort is one of the earliest algorithms designed for general-purpose" in content
     assert "1. Divide the input array into two subarrays of roughly equal size." in content
+
+
+def test_words_broken_at_a_line_end_are_whole_again_compounds_keep_their_hyphen() -> None:
+    from fpdf import FPDF
+
+    lines = (
+        "Every recursive algo-",  # hyphenation: the document writes "algorithm" elsewhere
+        "rithm needs a base case, and each algorithm stops when it reaches one. A level-order",
+        "traversal visits a tree level by level; every level-",  # a compound the document writes whole
+        "order traversal uses a queue. The Rivest-",  # a name after the break
+        "Tarjan bound holds for any n-",  # a part of one letter
+        "element array, and breadth-",  # a hyphen left for a word to come
+        "and depth-first search visit every vertex of the graph once.",
+    )
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    for line in lines:
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    doc = parse_pdf(bytes(pdf.output()), "breaks.pdf")
+    text = " ".join(p.text for s in doc.sections for p in s.paragraphs)
+
+    assert "Every recursive algorithm needs a base case" in text
+    assert "every level-order traversal uses a queue" in text
+    assert "The Rivest-Tarjan bound holds for any n-element array, and breadth- and depth-first search" in text
+
+
+def test_the_books_broken_words_read_whole_in_topics() -> None:
+    course = build_structure([parse_pdf((ERICKSON / "03-dynprog.pdf").read_bytes(), "03-dynprog.pdf")])
+    content = " ".join(" ".join(t.content.split()) for m in course.modules for t in m.topics)
+    assert "minimum number of letter insertions, letter deletions, and letter substitutions" in content
+    assert "inser- tions" not in content and "algo- rithm" not in content
