@@ -118,10 +118,31 @@ def to_sections(pages: list[list[Block]], headings: dict[tuple[int, int], Headin
     return [s for i, s in enumerate(sections) if s.paragraphs or i > 0]
 
 
-# A word broken at a line's end, as lines are joined ("algo- rithm", "level- order", "Huntington- Hill").
-BROKEN_WORD = re.compile(r"(?<![\w-])((?:[^\W\d_]+-)*[^\W\d_]+)- ([^\W\d_]+)\b")
+# A word broken at a line's end, as lines are joined ("algo- rithm", "level- order", "Huntington- Hill"): found from
+# the break (a literal "- " the regex engine jumps to), then the word before it read backwards.
+BREAK = re.compile(r"- ([^\W\d_]+)\b")
+BEFORE_BREAK = re.compile(r"(?<![\w-])(?:[^\W\d_]+-)*[^\W\d_]+\Z")
+WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 # "breadth- and depth-first": a hyphen left for a word to come, not a break.
 SUSPENDED = frozenset(["and", "or", "nor", "to", "vs", "versus"])
+
+
+def _breaks(text: str) -> list[tuple[int, int, str, str]]:
+    """Each broken word: where it starts and ends, and its two parts."""
+    out = []
+    for match in BREAK.finditer(text):
+        left = BEFORE_BREAK.search(text[max(0, match.start() - 100) : match.start()])
+        if left:
+            out.append((match.start() - len(left.group(0)), match.end(), left.group(0), match.group(1)))
+    return out
+
+
+def _replaced(text: str, breaks: list[tuple[int, int, str, str]], words: list[str]) -> str:
+    pieces, at = [], 0
+    for (start, end, _, _), word in zip(breaks, words, strict=True):
+        pieces += [text[at:start], word]
+        at = end
+    return "".join([*pieces, text[at:]])
 
 
 def mended_words(sections: list[Section]) -> list[Section]:
@@ -131,15 +152,16 @@ def mended_words(sections: list[Section]) -> list[Section]:
     rithm"). A capital after the break ("Rivest- Tarjan"), a part under two letters ("n- element") or a compound
     broken at its last hyphen ("divide-and- conquer") keeps the hyphen. Code and tables are left as they are."""
     text = "\n".join(p.text for s in sections for p in s.paragraphs if p.kind == "text")
-    if "- " not in text:
+    breaks = _breaks(text)
+    if not breaks:
         return sections
     # The broken words' own pieces ("manu", "factured") must not count as words the document uses.
-    words = Counter(w.lower() for w in re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", BROKEN_WORD.sub(" ", text)))
+    whole = _replaced(text, breaks, [" "] * len(breaks))
+    words = Counter(w.lower() for w in WORDS.findall(whole))
 
-    def mend(match: re.Match[str]) -> str:
-        left, right = match.group(1), match.group(2)
+    def mend(left: str, right: str) -> str:
         if right.lower() in SUSPENDED:
-            return match.group(0)
+            return f"{left}- {right}"
         joined, hyphenated = f"{left}{right}", f"{left}-{right}"
         if right[:1].isupper() or "-" in left or min(len(left), len(right)) < 2:
             return hyphenated
@@ -150,8 +172,7 @@ def mended_words(sections: list[Section]) -> list[Section]:
         return hyphenated if both_words else joined
 
     for s in sections:
-        s.paragraphs = [
-            replace(p, text=BROKEN_WORD.sub(mend, p.text)) if p.kind == "text" and "- " in p.text else p
-            for p in s.paragraphs
-        ]
+        for i, p in enumerate(s.paragraphs):
+            if p.kind == "text" and (found := _breaks(p.text)):
+                s.paragraphs[i] = replace(p, text=_replaced(p.text, found, [mend(b[2], b[3]) for b in found]))
     return sections

@@ -105,7 +105,7 @@ def _emphasised(lines: list[dict[str, Any]]) -> tuple[str, ...]:
     most books set stress in them."""
     pieces: list[tuple[bool, str]] = []  # (bold, text) in reading order, neighbours of one weight merged
     for span in (s for line in lines for s in line["spans"]):
-        text = GARBAGE.sub("", span["text"])
+        text = span["text"]
         bold = bool(span["flags"] & BOLD) and not _mono(span)
         if pieces and (pieces[-1][0] == bold or not text.strip()):
             pieces[-1] = (pieces[-1][0], f"{pieces[-1][1]} {text}")
@@ -190,7 +190,8 @@ def page_blocks(page: Any, number: int) -> list[Block]:
             y1 = max(line["bbox"][3] for line in lines)
             kind: BlockKind = "code" if code else "text"
             laid = () if code else tuple(_laid_out(line) for line in lines)
-            emphasis = () if code or bold else _emphasised(lines)
+            some_bold = not (code or bold) and any(s["flags"] & BOLD for line in lines for s in line["spans"])
+            emphasis = _emphasised(lines) if some_bold else ()
             out.append(Block(number, text, size, bold, x0, y0, x1, y1, kind, lines=laid, emphasis=emphasis))
     return out
 
