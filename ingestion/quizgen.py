@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import random
 import re
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
 
 from ingestion.keyterms import SENTENCE_END, STOPWORDS, key_terms
 from ingestion.structure import ModuleDraft
@@ -210,9 +212,22 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
 
     all_sentences = [s for m in modules for s in sentences(m)]
     course_text = "\n".join(s.text for s in all_sentences)
+    starts = list(accumulate((len(s.text) + 1 for s in all_sentences[:-1]), initial=0))
     course_words: dict[str, list[int]] = {}
     for word in WORD_AT.finditer(course_text):
         course_words.setdefault(word.group(0).lower(), []).append(word.start())
+
+    def first_use(term: str, week: int) -> Sentence | None:
+        """The week's first sentence using the term, looked up from where its first word stands."""
+        first, pattern = WORD_AT.match(term.lower()), _pattern(term)
+        if first is None:
+            return next((s for s in all_sentences if s.week == week and pattern.search(s.text)), None)
+        for at in course_words.get(first.group(0), []):
+            sentence = all_sentences[bisect_right(starts, at) - 1]
+            if sentence.week == week and pattern.search(sentence.text):
+                return sentence
+        return None
+
     for s in all_sentences:
         if match := DEFINED_AFTER.search(s.text):
             add(match.group(1), "defined", s, s.text[: match.start()].strip(" ,"))
@@ -223,18 +238,17 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
         for a, b in ALIAS.findall(s.text):
             aliases.add(frozenset((a.lower(), b.lower())))
     for m in modules:
-        module_sentences = [s for s in all_sentences if s.week == m.week]
         for topic in m.topics:
             for term in (t for p in topic.paragraphs for t in p.emphasis):
-                if used := _first_use(term, module_sentences):
+                if used := first_use(term, m.week):
                     add(term, "emphasised", used)
         for topic in m.topics:
             title = re.sub(r"^[\d.]+\s+|\s*\(part \d+\)$", "", topic.title).strip()
-            if len(title.split()) <= 3 and (used := _first_use(title, module_sentences)):
+            if len(title.split()) <= 3 and (used := first_use(title, m.week)):
                 add(title, "heading", used)
-        text = "\n".join(s.text for s in module_sentences)
+        text = "\n".join(s.text for s in all_sentences if s.week == m.week)
         for term in key_terms(text, 25):
-            if used := _first_use(term, module_sentences):
+            if used := first_use(term, m.week):
                 add(term, "frequent", used)
     return list(found.values()), aliases
 
@@ -254,11 +268,6 @@ def _written(term: str, text: str, words: dict[str, list[int]]) -> str:
             if seen.total() == 20:  # enough uses to tell a name from a word; a common word has thousands
                 break
     return seen.most_common(1)[0][0] if seen else term
-
-
-def _first_use(term: str, candidates: list[Sentence]) -> Sentence | None:
-    pattern = _pattern(term)
-    return next((s for s in candidates if pattern.search(s.text)), None)
 
 
 def _form(term: str) -> tuple[int, bool, bool]:
