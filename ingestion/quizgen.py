@@ -114,6 +114,9 @@ DEFINED_AFTER = re.compile(
 DEFINED_BEFORE = re.compile(
     rf"^(?:An?\s+|The\s+)?({_TERM}?)\s+(?:is|are|refers to|means)\s+(?:an?|the|any|one of the)\s+(.{{12,200}}?)[.]$"
 )
+CONDITION = re.compile(r"\s*(?:\([^)]*\))?\s*(?:if|when|whenever|provided)\b")
+# "Recall that a palindrome is a string ...": the term is "palindrome".
+LEAD_IN = re.compile(r"^(?:(?:recall|note|remember|observe)\s+that\s+)?(?:an?|the)\s+(?=\S)", re.I)
 GLOSSARY_ENTRY = re.compile(rf"^({_TERM}):\s+(.{{12,200}})$")
 ALIAS = re.compile(rf"\b({_TERM}),\s+(?:also called|also known as|or)\s+({_TERM}),")
 
@@ -173,12 +176,19 @@ def sentences(module: ModuleDraft) -> list[Sentence]:
 
 
 def _stands_alone(definition: str) -> bool:
-    """A definition that reads as one on its own: short, not "This volume", not half of a contrast."""
+    """A definition that reads as one on its own: short, not "This volume", not half of a contrast, not pointing
+    back ("Edges satisfying this condition"), not a list item ("- Otherwise, ..."), an exclamation or a title
+    ("A Guide to the Theory of NP-Completeness")."""
     words = definition.lower().replace(",", " ").split()
+    content = [w for w in definition.split()[1:] if w.lower() not in STOPWORDS]
+    title = len(content) >= 2 and all(w[:1].isupper() for w in content)
     return (
         2 <= len(words) <= 20
+        and definition[:1].isalpha()
         and words[0] not in DANGLING
-        and not any(w in ("whereas", "while", "but", "however") for w in words)
+        and not any(w in ("whereas", "while", "but", "however", "this", "these", "those", "such") for w in words)
+        and not definition.rstrip().endswith("!")
+        and not title
     )
 
 
@@ -205,7 +215,7 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
     aliases: set[frozenset[str]] = set()
 
     def add(term: str, how: str, sentence: Sentence, definition: str = "") -> None:
-        term = term.strip(" ,;:-")
+        term = LEAD_IN.sub("", term.strip(" ,;:-"))
         if _usable(term) and term.lower() not in found:
             term = _written(term, course_text, course_words)
             found[term.lower()] = KeyTerm(term, how, sentence, definition if _stands_alone(definition) else "")
@@ -230,7 +240,9 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
 
     for s in all_sentences:
         if match := DEFINED_AFTER.search(s.text):
-            add(match.group(1), "defined", s, s.text[: match.start()].strip(" ,"))
+            # "A vertex v ... is called a cut vertex if ...": what comes before is the subject, not the definition.
+            conditional = CONDITION.match(s.text, match.end())
+            add(match.group(1), "defined", s, "" if conditional else s.text[: match.start()].strip(" ,"))
         if match := DEFINED_BEFORE.match(s.text):
             add(match.group(1), "defined", s, match.group(2))
         if match := GLOSSARY_ENTRY.match(s.text):

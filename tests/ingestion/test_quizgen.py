@@ -210,3 +210,23 @@ def test_names_go_with_names_and_words_with_words() -> None:
     assert set(names) == {"Huffman", "Dijkstra", "Kruskal"}
     # Capitalised only by its place at the start of the sentence: the options are words, capitalised alike.
     assert all(w[:1].isupper() and w.lower() in {"mergesort", "quicksort", "heapsort", "bubblesort"} for w in opening)
+
+
+def test_only_what_reads_as_a_definition_is_offered_as_one() -> None:
+    sentences = [
+        "Recall that a palindrome is a string that is equal to its reversal.",
+        "A vertex v in a connected graph is called a cut vertex if removing it disconnects the graph.",
+        "Edges satisfying this condition are called back edges.",
+        "Computers and Intractability: A Guide to the Theory of NP-Completeness.",
+        "A catalyst is a substance that speeds up a reaction without being used up by it.",
+        "An isotope is an atom of an element with a different number of neutrons in its nucleus.",
+    ]
+    chapter = Entry("Chapter 1: Terms", [BookBlock(text=" ".join(sentences))])
+    modules = build_structure([parse_pdf(book_pdf([chapter]), "terms.pdf")]).modules
+
+    definitions = {k.term: k.definition for k in glossary(modules)[0]}
+
+    assert definitions["palindrome"] == "string that is equal to its reversal"
+    assert definitions["cut vertex"] == "" and definitions["back edges"] == ""
+    assert definitions["catalyst"].startswith("substance that speeds up a reaction")
+    assert "A Guide to the Theory of NP-Completeness." not in definitions.values()
