@@ -14,6 +14,7 @@ from ingestion.pdf_types import Block, joined_confidence
 MARGIN = 0.075  # top and bottom bands of a page where running headers and footers live
 BODY_SHARE = 0.95  # of the body's size: running text
 NOTE_SHARE = 0.9  # of the body's size: at most a footnote's
+PROSE_LINE = 60  # characters: a line this long is running text, not a statement of a listing
 PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I)
 
 
@@ -23,24 +24,25 @@ def pseudocode_blocks(blocks: list[Block], body: float) -> list[Block]:
     run: list[Block] = []
 
     def flush() -> None:
-        lines = [line for b in run for line in b.lines]
+        listing, tail = _without_prose_after(run)
+        lines = [line for b in listing for line in b.lines]
         if pseudocode.is_pseudocode(lines):
-            first = run[0]
             out.append(
                 replace(
-                    first,
+                    listing[0],
                     text=pseudocode.listing(lines),
                     kind="code",
                     cells=(),
                     lines=(),
                     emphasis=(),
-                    x0=min(b.x0 for b in run),
-                    x1=max(b.x1 for b in run),
-                    y1=max(b.y1 for b in run),
+                    x0=min(b.x0 for b in listing),
+                    x1=max(b.x1 for b in listing),
+                    y1=max(b.y1 for b in listing),
                 )
             )
+            out.extend(tail)
         else:
-            out.extend(run)
+            out.extend(run)  # as read: no listing here, so nothing to part it from
         run.clear()
 
     for b in blocks:
@@ -55,6 +57,30 @@ def pseudocode_blocks(blocks: list[Block], body: float) -> list[Block]:
     return out
 
 
+def _without_prose_after(run: list[Block]) -> tuple[list[Block], list[Block]]:
+    """A run's listing and the prose under it at its size (a footnote, "(b) Would StoogeSort still sort ..."):
+    from the prose's first line (a footnote's mark, or a long line set left of the listing's first) all of it."""
+    start = run[0].lines[0][0] if run and run[0].lines else 0.0
+
+    def prose(line: pseudocode.Line) -> bool:
+        x, _, size, text = line
+        return bool(FOOTNOTE_MARK.match(text)) or (len(text) > PROSE_LINE and x < start - size)
+
+    for i, b in enumerate(run):
+        cut = next((k for k, line in enumerate(b.lines) if prose(line)), None)
+        if cut is not None:
+            kept = [*run[:i], _lines_of(b, 0, cut)] if cut else run[:i]
+            return kept, [_lines_of(b, cut, len(b.lines)), *run[i + 1 :]]
+    return list(run), []
+
+
+def _lines_of(block: Block, first: int, last: int) -> Block:
+    """Some of a block's lines as a block of their own."""
+    lines = block.lines[first:last]
+    y1 = block.lines[last][1] if last < len(block.lines) else block.y1
+    return replace(block, text=" ".join(t for *_, t in lines), lines=lines, y0=lines[0][1], y1=y1)
+
+
 def reading_order(blocks: list[Block], width: float) -> list[Block]:
     """Columns left then right within bands separated by full-width blocks (sort by y alone interleaves them)."""
     mid = width / 2
@@ -63,7 +89,7 @@ def reading_order(blocks: list[Block], width: float) -> list[Block]:
     # Two columns only when left and right blocks stand side by side, not for a lone title or quote.
     side_by_side = sum(1 for r in right if any(r.y0 < lb.y1 and lb.y0 < r.y1 for lb in left))
     if side_by_side < 2 or sum(len(r.text) for r in right) < 0.2 * sum(len(b.text) for b in blocks):
-        return _merge_lines(sorted(blocks, key=lambda b: (round(b.y0), b.x0)))
+        return _merge_lines(_stacks_in_order(sorted(blocks, key=lambda b: (round(b.y0), b.x0))))
     ordered: list[Block] = []
     band: list[Block] = []
     blocks = _merge_lines(blocks)
@@ -75,6 +101,54 @@ def reading_order(blocks: list[Block], width: float) -> list[Block]:
         else:
             band.append(b)
     return ordered + sorted(band, key=lambda c: (c.x0 >= mid - width * 0.05, c.y0))
+
+
+def _stacks_in_order(blocks: list[Block]) -> list[Block]:
+    """On a page of one column, narrow blocks set side by side between its paragraphs (two listings in one figure)
+    read one stack after the other, not line by line across both (sorting by y alone interleaves them)."""
+    if len(blocks) < 4:
+        return blocks
+    left_edge, right_edge = min(b.x0 for b in blocks), max(b.x1 for b in blocks)
+    narrow = 0.6 * (right_edge - left_edge)
+    out: list[Block] = []
+    band: list[Block] = []
+    for b in [*blocks, None]:
+        if b is not None and b.x1 - b.x0 < narrow:
+            band.append(b)
+            continue
+        out += _two_stacks(band) or band
+        band = []
+        if b is not None:
+            out.append(b)
+    return out
+
+
+def _two_stacks(band: list[Block]) -> list[Block] | None:
+    """The band's blocks left stack first, when a vertical gap parts them into two stacks side by side. What lies
+    above the right stack or below it (a caption, the next heading) keeps its place before or after both."""
+    for gutter in sorted({b.x0 for b in band}):
+        right = [b for b in band if b.x0 >= gutter - 1 and b.x1 > gutter + 1]
+        if not right or len(right) == len(band):
+            continue
+        top, bottom = min(r.y0 for r in right), max(r.y1 for r in right)
+        others = [b for b in band if not (b.x0 >= gutter - 1 and b.x1 > gutter + 1)]
+        left = [b for b in others if top <= (b.y0 + b.y1) / 2 < bottom]
+        if not left or any(b.x1 > gutter + 1 for b in left):
+            continue
+        side_by_side = any(r.y0 < lb.y1 and lb.y0 < r.y1 for r in right for lb in left)
+        # Apart by an em at least: pieces of one formula laid out around each other are not two stacks.
+        apart = min(r.x0 for r in right) - max(lb.x1 for lb in left) >= min(b.size for b in band)
+        # A figure's grid (a label, then a row of letters) is read row by row, a formula's pieces as they come.
+        grid = sum(len(r.text) for r in right) < 4 * len(right)
+        tall = min(sum(len(b.lines) or 1 for b in stack) for stack in (left, right)) >= 3
+        if side_by_side and apart and tall and not grid:
+            return (
+                [b for b in others if (b.y0 + b.y1) / 2 < top]
+                + left
+                + right
+                + [b for b in others if (b.y0 + b.y1) / 2 >= bottom]
+            )
+    return None
 
 
 def _merge_lines(blocks: list[Block]) -> list[Block]:

@@ -192,3 +192,21 @@ def test_the_books_broken_words_read_whole_in_topics() -> None:
     content = " ".join(" ".join(t.content.split()) for m in course.modules for t in m.topics)
     assert "minimum number of letter insertions, letter deletions, and letter substitutions" in content
     assert "inser- tions" not in content and "algo- rithm" not in content
+
+
+def test_two_listings_set_side_by_side_are_two_whole_listings() -> None:
+    """Erickson sets an algorithm and its subroutine side by side in one figure (Figure 1.6: MergeSort and Merge);
+    read line by line across both, they came out interleaved, and Merge, set at 82% of the body, not as code."""
+    course = build_structure([parse_pdf((ERICKSON / "01-recursion.pdf").read_bytes(), "01-recursion.pdf")])
+    listings = [p.text for m in course.modules for t in m.topics for p in t.paragraphs if p.kind == "code"]
+
+    merge = next(c for c in listings if "Merge(A[1.. n], m):" in c)
+    assert merge.startswith("```\nMerge(A[1.. n], m):\n    i 1; j m + 1\n    for k 1 to n\n        if j > n\n")
+    assert "MergeSort" not in merge
+    sort = next(c for c in listings if "MergeSort(A[1.. n]):" in c)
+    assert sort.startswith("```\nMergeSort(A[1.. n]):\n    if n > 1\n") and "B[k]" not in sort
+    partition = next(c for c in listings if "Partition(A[1.. n], p):" in c)
+    assert "QuickSort(A[1.. n]):" not in partition and "return ` + 1" in partition
+    # An exercise set at the listing's size under it is text, not a line of the listing.
+    stooge = next(c for c in listings if "StoogeSort(A[0.. n \u22121]) :" in c)  # the book's minus sign
+    assert stooge.rstrip("`\n").endswith("StoogeSort(A[0.. m \u22121])") and "Would StoogeSort" not in stooge
