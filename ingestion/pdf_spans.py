@@ -65,16 +65,32 @@ def _line_runs(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _code_text(lines: list[dict[str, Any]]) -> str:
-    """Lines as printed: line breaks kept, indentation rebuilt from each line's position."""
+    """Lines as printed: line breaks kept, indentation rebuilt from each line's position. Pieces the PDF wrote as
+    lines of their own on one baseline (a comment set far to the right, the letters of a figure's row) are one row,
+    spaced as printed."""
     widths = [
         (s["bbox"][2] - s["bbox"][0]) / len(s["text"]) for line in lines for s in line["spans"] if len(s["text"]) >= 4
     ]
     char = sorted(widths)[len(widths) // 2] if widths else 6.0
     left = min(line["bbox"][0] for line in lines)
-    out = []
+    rows: list[list[dict[str, Any]]] = []
     for line in lines:
-        text = GARBAGE.sub("", "".join(s["text"] for s in line["spans"])).rstrip()
-        out.append(" " * max(0, round((line["bbox"][0] - left) / char)) + text)
+        height = line["bbox"][3] - line["bbox"][1]
+        if rows and abs(rows[-1][0]["bbox"][1] - line["bbox"][1]) < 0.5 * height:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    out = []
+    for row in rows:
+        row.sort(key=lambda ln: ln["bbox"][0])
+        text, end = "", left
+        for line in row:
+            gap = round((line["bbox"][0] - end) / char)
+            text += (
+                " " * max(1 if text else 0, gap) + GARBAGE.sub("", "".join(s["text"] for s in line["spans"])).rstrip()
+            )
+            end = line["bbox"][2]
+        out.append(text.rstrip())
     return "\n".join(out)
 
 

@@ -210,3 +210,14 @@ def test_two_listings_set_side_by_side_are_two_whole_listings() -> None:
     # An exercise set at the listing's size under it is text, not a line of the listing.
     stooge = next(c for c in listings if "StoogeSort(A[0.. n \u22121]) :" in c)  # the book's minus sign
     assert stooge.rstrip("`\n").endswith("StoogeSort(A[0.. m \u22121])") and "Would StoogeSort" not in stooge
+
+
+def test_a_figures_row_of_monospaced_letters_reads_as_one_row() -> None:
+    """The letters of a figure's row are written as separate lines on one baseline: they read as the row, not as a
+    staircase of one letter per line (the mergesort example of Figure 1.5)."""
+    course = build_structure([parse_pdf((ERICKSON / "01-recursion.pdf").read_bytes(), "01-recursion.pdf")])
+    listings = [p.text for m in course.modules for t in m.topics for p in t.paragraphs if p.kind == "code"]
+
+    assert "```\nS O R T I N G E X A M P L\n```" in listings
+    assert "```\nA E G I L M N O P R S T X\n```" in listings
+    assert not [c for c in listings if sum(len(line.strip()) == 1 for line in c.split("\n")) > 3]
