@@ -14,6 +14,7 @@ from ingestion.pdf_types import Block, joined_confidence
 MARGIN = 0.075  # top and bottom bands of a page where running headers and footers live
 BODY_SHARE = 0.95  # of the body's size: running text
 NOTE_SHARE = 0.9  # of the body's size: at most a footnote's
+MAX_BAND = 80  # narrow blocks between two paragraphs worth trying as two stacks (two listings: 5-30)
 PROSE_LINE = 60  # characters: a line this long is running text, not a statement of a listing
 PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[\divxlc]+(\s*(of|/)\s*\d+)?\s*$", re.I)
 
@@ -125,7 +126,10 @@ def _stacks_in_order(blocks: list[Block]) -> list[Block]:
 
 def _two_stacks(band: list[Block]) -> list[Block] | None:
     """The band's blocks left stack first, when a vertical gap parts them into two stacks side by side. What lies
-    above the right stack or below it (a caption, the next heading) keeps its place before or after both."""
+    above the right stack or below it (a caption, the next heading) keeps its place before or after both. A band of
+    many pieces (a figure's cells) stays in y order: the search would cost more than a page may take."""
+    if len(band) > MAX_BAND:
+        return None
     for gutter in sorted({b.x0 for b in band}):
         right = [b for b in band if b.x0 >= gutter - 1 and b.x1 > gutter + 1]
         if not right or len(right) == len(band):
