@@ -128,23 +128,24 @@ LEAF = [
 ]
 
 
-def _leaf_pdf() -> bytes:
+def _marked_pdf(chapter: str, paragraphs: list[str]) -> bytes:
+    """A chapter whose paragraphs set words in bold (**term**) and italics (__word__), as fpdf2's Markdown does."""
     from fpdf import FPDF
 
     pdf = FPDF()
     pdf.add_page()
-    pdf.start_section("Chapter 1: Leaves", level=0)
+    pdf.start_section(chapter, level=0)
     pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 12, "Chapter 1: Leaves", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 12, chapter, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
-    for paragraph in LEAF:
+    for paragraph in paragraphs:
         pdf.multi_cell(0, 6, paragraph, markdown=True, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(4)
     return bytes(pdf.output())
 
 
 def test_terms_the_author_sets_in_bold_are_key_terms_asked_about_without_review() -> None:
-    modules, questions = _quizzes(_leaf_pdf())
+    modules, questions = _quizzes(_marked_pdf("Chapter 1: Leaves", LEAF))
 
     emphasised = {term for topic in modules[0].topics for p in topic.paragraphs for term in p.emphasis}
     # Bold run-in labels ("Example.") and a lone bold comparative are not terms; italics are stress, not terms.
@@ -171,18 +172,7 @@ STRINGS = [
 
 
 def test_options_are_written_as_the_text_writes_them_names_keep_their_capitals() -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.start_section("Chapter 1: Strings", level=0)
-    pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 12, "Chapter 1: Strings", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
-    for paragraph in STRINGS:
-        pdf.multi_cell(0, 6, paragraph, markdown=True, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(4)
-    _, questions = _quizzes(bytes(pdf.output()))
+    _, questions = _quizzes(_marked_pdf("Chapter 1: Strings", STRINGS))
 
     options = {o for q in questions for o in q.options.values()}
     lower_keys = [q for q in questions if q.options[q.correct_answer][:1].islower()]
