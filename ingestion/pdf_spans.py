@@ -30,6 +30,50 @@ MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
 TERM_LIKE = re.compile(r"^[^\W\d_][\w'\u2019-]*(?: [\w'\u2019-]+){0,3}$")
 HYPHEN_BREAK = re.compile(r"(\w)- (?=\w)")  # "kd- tree": a hyphenated term broken over two lines
 STRESS = re.compile(r"(?:ly|er|est)$")  # a lone "really", "smaller" or "largest" in bold is stress, not a term
+# TeX's math symbol fonts (the OMS encoding: cmsy, Latin Modern's, MathDesign's, tx/px): the symbols at the places
+# of the ASCII characters a PDF without a Unicode map for them yields. Not Adobe's Symbol font (another encoding).
+OMS_FONT = re.compile(r"(?i:cmsy\d*$|lmmathsymbols|txsy|pxsy)|MathDesign-CH-\w+-Sy")
+OMS = str.maketrans(
+    {
+        "!": "\u2192",  # \rightarrow
+        '"': "\u2191",  # \uparrow
+        "#": "\u2193",  # \downarrow
+        "$": "\u2194",  # \leftrightarrow
+        "(": "\u21d0",  # \Leftarrow
+        ")": "\u21d2",  # \Rightarrow
+        ",": "\u21d4",  # \Leftrightarrow
+        "0": "\u2032",  # \prime
+        "1": "\u221e",  # \infty
+        "2": "\u2208",  # \in
+        "3": "\u220b",  # \ni
+        "8": "\u2200",  # \forall
+        "9": "\u2203",  # \exists
+        ":": "\u00ac",  # \neg
+        ";": "\u2205",  # \emptyset
+        "[": "\u222a",  # \cup
+        "\\": "\u2229",  # \cap
+        "^": "\u2227",  # \wedge
+        "_": "\u2228",  # \vee
+        "b": "\u230a",  # \lfloor
+        "c": "\u230b",  # \rfloor
+        "d": "\u2308",  # \lceil
+        "e": "\u2309",  # \rceil
+        "f": "{",
+        "g": "}",
+        "h": "\u27e8",  # \langle
+        "i": "\u27e9",  # \rangle
+        "j": "|",
+        "k": "\u2016",  # \Vert
+        "p": "\u221a",  # \surd
+        "x": "\u00a7",  # \S (section)
+        "y": "\u2020",  # \dagger
+        "z": "\u2021",  # \ddagger
+    }
+)
+ARROWS = frozenset("\u2190\u2192\u2191\u2193\u2194\u21d0\u21d2\u21d4")
+# TeX's math italic fonts (OML): \ell at the place of "`", and Greek letters some PDFs map to arrows.
+OML_FONT = re.compile(r"(?i:cmmi\d*$|lmmathitalic)|MathDesign-CH-\w+-It")
+OML = str.maketrans({"`": "\u2113", "\u21b5": "\u03b1", "\u21e2": "\u03c1"})  # \ell, \alpha, \rho
 MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 
 
@@ -44,6 +88,11 @@ def _mono(span: dict[str, Any]) -> bool:
 @lru_cache(maxsize=1024)
 def _mono_font(name: str) -> bool:
     return bool(MONO_FONT.search(name))  # asked once per span (~900 a page): a book uses a few dozen fonts
+
+
+@lru_cache(maxsize=1024)
+def _math_font(name: str) -> bool:
+    return bool(OMS_FONT.search(name) or OML_FONT.search(name))
 
 
 def _line_runs(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -179,11 +228,34 @@ def _style(lines: list[dict[str, Any]]) -> tuple[float, bool, bool]:
     return sizes.most_common(1)[0][0], bold_chars > 0.6 * total, mono_chars >= 0.8 * total
 
 
+def _math_symbols(span: dict[str, Any]) -> str:
+    """A TeX math font's text as the symbols printed. Without a Unicode map in the PDF a symbol font's codes come
+    out as the ASCII characters at their places ("m bn/2c" for m ← ⌊n/2⌋, "hhRecurse!ii" for ⟨⟨Recurse!⟩⟩). Its ←
+    is code 32, a space: told from a space put between words by its width, a full em."""
+    if not OMS_FONT.search(span["font"]):
+        return str(span["text"]).translate(OML)
+    text: str = span["text"].translate(OMS)
+    rest = text.lstrip(" ")
+    if rest != text:
+        size = span["size"] or 1.0
+        # What the rest takes: an arrow a full em, any other symbol about half of one.
+        ems = (span["bbox"][2] - span["bbox"][0] - sum(1.0 if c in ARROWS else 0.5 for c in rest) * size) / size
+        arrows = round(ems)
+        # Only a whole number of ems, within what the guess of the rest's width allows, is arrows; a gap before
+        # a comment set far right is any width.
+        if 1 <= arrows <= len(text) - len(rest) and abs(ems - arrows) <= 0.2 * max(1, len(rest)) and ems < 2.5:
+            text = " \u2190 " * arrows + rest
+    return text
+
+
 def page_blocks(page: Any, number: int) -> list[Block]:
     out = []
     for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
         if b.get("type") != 0:
             continue
+        for span in (s for line in b["lines"] for s in line["spans"]):
+            if _math_font(span["font"]):
+                span["text"] = _math_symbols(span)
         rows = _grid_rows(b["lines"])
         for row in rows:
             cells = tuple((ln["bbox"][0], clean("".join(s["text"] for s in ln["spans"]))) for ln in row)

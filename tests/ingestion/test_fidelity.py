@@ -201,12 +201,12 @@ def test_two_listings_set_side_by_side_are_two_whole_listings() -> None:
     listings = [p.text for m in course.modules for t in m.topics for p in t.paragraphs if p.kind == "code"]
 
     merge = next(c for c in listings if "Merge(A[1.. n], m):" in c)
-    assert merge.startswith("```\nMerge(A[1.. n], m):\n    i 1; j m + 1\n    for k 1 to n\n        if j > n\n")
+    assert merge.startswith("```\nMerge(A[1.. n], m):\n    i \u2190 1; j \u2190 m + 1\n    for k \u2190 1 to n\n")
     assert "MergeSort" not in merge
     sort = next(c for c in listings if "MergeSort(A[1.. n]):" in c)
     assert sort.startswith("```\nMergeSort(A[1.. n]):\n    if n > 1\n") and "B[k]" not in sort
     partition = next(c for c in listings if "Partition(A[1.. n], p):" in c)
-    assert "QuickSort(A[1.. n]):" not in partition and "return ` + 1" in partition
+    assert "QuickSort(A[1.. n]):" not in partition and "return \u2113 + 1" in partition
     # An exercise set at the listing's size under it is text, not a line of the listing.
     stooge = next(c for c in listings if "StoogeSort(A[0.. n \u22121]) :" in c)  # the book's minus sign
     assert stooge.rstrip("`\n").endswith("StoogeSort(A[0.. m \u22121])") and "Would StoogeSort" not in stooge
@@ -221,3 +221,17 @@ def test_a_figures_row_of_monospaced_letters_reads_as_one_row() -> None:
     assert "```\nS O R T I N G E X A M P L\n```" in listings
     assert "```\nA E G I L M N O P R S T X\n```" in listings
     assert not [c for c in listings if sum(len(line.strip()) == 1 for line in c.split("\n")) > 3]
+
+
+def test_math_symbols_of_a_tex_font_without_a_unicode_map_read_as_printed() -> None:
+    """Erickson's math symbol font has no Unicode map: its codes came out as the ASCII characters at their places
+    ("m bn/2c" for m ← ⌊n/2⌋, "hhRecurse!ii" for ⟨⟨Recurse!⟩⟩, "swap A[p] $ A[n]" for the swap ↔)."""
+    course = build_structure([parse_pdf((ERICKSON / "01-recursion.pdf").read_bytes(), "01-recursion.pdf")])
+    content = "\n".join(t.content for m in course.modules for t in m.topics)
+
+    assert "m \u2190 \u230an/2\u230b" in content  # m ← ⌊n/2⌋
+    assert "MergeSort(A[1.. m])    \u27e8\u27e8Recurse!\u27e9\u27e9" in content  # ⟨⟨Recurse!⟩⟩
+    assert "MergeSort(A[m + 1.. n]) \u27e8\u27e8Recurse!\u27e9\u27e9" in content  # a gap, not an arrow
+    assert "swap A[p] \u2194 A[n]" in content and "\u2113 \u2190 0" in content  # swap, and ell assigned 0
+    assert "A[i .. m] \u222a A[j .. n]" in " ".join(content.split())  # cup in running text
+    assert "hhRecurse" not in content and "bn/2c" not in content
