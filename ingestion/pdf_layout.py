@@ -131,11 +131,13 @@ def _two_stacks(band: list[Block]) -> list[Block] | None:
     if len(band) > MAX_BAND:
         return None
     for gutter in sorted({b.x0 for b in band}):
-        right = [b for b in band if b.x0 >= gutter - 1 and b.x1 > gutter + 1]
-        if not right or len(right) == len(band):
+        right: list[Block] = []
+        others: list[Block] = []
+        for b in band:
+            (right if b.x0 >= gutter - 1 and b.x1 > gutter + 1 else others).append(b)
+        if not right or not others:
             continue
         top, bottom = min(r.y0 for r in right), max(r.y1 for r in right)
-        others = [b for b in band if not (b.x0 >= gutter - 1 and b.x1 > gutter + 1)]
         left = [b for b in others if top <= (b.y0 + b.y1) / 2 < bottom]
         if not left or any(b.x1 > gutter + 1 for b in left):
             continue

@@ -91,8 +91,13 @@ def _mono_font(name: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
+def _symbol_font(name: str) -> bool:
+    return bool(OMS_FONT.search(name))
+
+
+@lru_cache(maxsize=1024)
 def _math_font(name: str) -> bool:
-    return bool(OMS_FONT.search(name) or OML_FONT.search(name))
+    return _symbol_font(name) or bool(OML_FONT.search(name))
 
 
 def _line_runs(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -232,7 +237,7 @@ def _math_symbols(span: dict[str, Any]) -> str:
     """A TeX math font's text as the symbols printed. Without a Unicode map in the PDF a symbol font's codes come
     out as the ASCII characters at their places ("m bn/2c" for m ← ⌊n/2⌋, "hhRecurse!ii" for ⟨⟨Recurse!⟩⟩). Its ←
     is code 32, a space: told from a space put between words by its width, a full em."""
-    if not OMS_FONT.search(span["font"]):
+    if not _symbol_font(span["font"]):
         return str(span["text"]).translate(OML)
     text: str = span["text"].translate(OMS)
     rest = text.lstrip(" ")
