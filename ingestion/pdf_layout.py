@@ -126,7 +126,7 @@ def _stacks_in_order(blocks: list[Block]) -> list[Block]:
 
 def _two_stacks(band: list[Block]) -> list[Block] | None:
     """The band's blocks left stack first, when a vertical gap parts them into two stacks side by side. What lies
-    above the right stack or below it (a caption, the next heading) keeps its place before or after both. A band of
+    above the stacks or apart below them (a caption, the next heading) keeps its place before or after both. A band of
     many pieces (a figure's cells) stays in y order: the search would cost more than a page may take."""
     if len(band) > MAX_BAND:
         return None
@@ -141,19 +141,26 @@ def _two_stacks(band: list[Block]) -> list[Block] | None:
         left = [b for b in others if top <= (b.y0 + b.y1) / 2 < bottom]
         if not left or any(b.x1 > gutter + 1 for b in left):
             continue
+        # The left stack may run on below the right one's end, line after line; what stands apart below both
+        # (a caption, the next heading) comes after them.
+        for b in sorted((b for b in others if (b.y0 + b.y1) / 2 >= bottom), key=lambda b: b.y0):
+            if b.x1 > gutter + 1 or b.y0 - left[-1].y1 > 1.5 * b.size:
+                break
+            left.append(b)
+        after = [b for b in others if (b.y0 + b.y1) / 2 >= bottom and all(b is not lb for lb in left)]
         side_by_side = any(r.y0 < lb.y1 and lb.y0 < r.y1 for r in right for lb in left)
         # Apart by an em at least: pieces of one formula laid out around each other are not two stacks.
         apart = min(r.x0 for r in right) - max(lb.x1 for lb in left) >= min(b.size for b in band)
         # A figure's grid (a label, then a row of letters) is read row by row, a formula's pieces as they come.
         grid = sum(len(r.text) for r in right) < 4 * len(right)
         tall = min(sum(len(b.lines) or 1 for b in stack) for stack in (left, right)) >= 3
-        if side_by_side and apart and tall and not grid:
-            return (
-                [b for b in others if (b.y0 + b.y1) / 2 < top]
-                + left
-                + right
-                + [b for b in others if (b.y0 + b.y1) / 2 >= bottom]
-            )
+        # Short labels each level with a block beside it are a list of terms and what they mean: row by row.
+        labelled = all(
+            len(lb.lines) <= 1 and len(lb.text.split()) <= 3 and any(abs(r.y0 - lb.y0) < 2 for r in right)
+            for lb in left
+        )
+        if side_by_side and apart and tall and not grid and not labelled:
+            return [b for b in others if (b.y0 + b.y1) / 2 < top] + left + right + after
     return None
 
 

@@ -235,3 +235,24 @@ def test_math_symbols_of_a_tex_font_without_a_unicode_map_read_as_printed() -> N
     assert "swap A[p] \u2194 A[n]" in content and "\u2113 \u2190 0" in content  # swap, and ell assigned 0
     assert "A[i .. m] \u222a A[j .. n]" in " ".join(content.split())  # cup in running text
     assert "hhRecurse" not in content and "bn/2c" not in content
+
+
+def test_stacks_side_by_side_read_one_after_the_other_but_a_list_of_terms_row_by_row() -> None:
+    from ingestion.pdf_layout import reading_order
+    from ingestion.pdf_types import Block as PdfBlock
+
+    def block(text: str, x0: float, y0: float, lines: int = 1) -> PdfBlock:
+        laid = tuple((x0, y0 + 12 * i, 9.0, f"{text} {i}") for i in range(lines))
+        return PdfBlock(1, text, 9.0, False, x0, y0, x0 + 150, y0 + 12 * lines, lines=laid)
+
+    # A page of one column: its paragraphs hold most of its text.
+    paragraph = PdfBlock(1, "A paragraph across the page. " * 40, 10.0, False, 72, 60, 540, 90)
+    after = PdfBlock(1, "The next paragraph across the page.", 10.0, False, 72, 300, 540, 330)
+    listings = [block("Left", 80, 120, 3), block("Right", 300, 110, 4), block("Left end", 80, 162, 2)]
+    order = [b.text for b in reading_order([paragraph, *listings, after], 612)]
+    assert order == [paragraph.text, "Left", "Left end", "Right", after.text]
+
+    terms = [block(t, 80, y) for t, y in (("Osmosis", 120), ("Diffusion", 150), ("Catalyst", 180))]
+    meanings = [block(f"What {t.text} means", 300, t.y0, 2) for t in terms]
+    order = [b.text for b in reading_order([paragraph, *terms, *meanings, after], 612)]
+    assert order[1:3] == ["Osmosis", "What Osmosis means"]
