@@ -37,9 +37,9 @@ async def main(show: bool) -> None:
     devset = json.loads(DEVSET.read_text())
     async with bench_settings() as settings:
         from tutor.chat.prompts import resolve_follow_up
-        from tutor.llm.base import GenerationRequest, Passage
+        from tutor.llm.base import GenerationRequest
         from tutor.llm.extractive import NOT_FOUND
-        from tutor.retrieval import covers
+        from tutor.retrieval import covers, passages_of
 
         first, *rest = [(name, (DATA / name).read_bytes()) for name in devset["files"]]
         course_id = (await ingest(settings, first[1], first[0], more=rest)).course_id
@@ -55,7 +55,7 @@ async def main(show: bool) -> None:
             if not covers(hits, settings.refusal_threshold):  # as the chat engine decides
                 reply, declined = NOT_FOUND, True
             else:
-                passages = [Passage(i, h.text, h.metadata.filename) for i, h in enumerate(hits, 1)]
+                passages = passages_of(hits)
                 request = GenerationRequest([], entry["question"], passages, query=query)
                 await cache.fetch(course_id, (p.text for p in passages))
                 reply = "".join([d async for d in llm.stream(request)])

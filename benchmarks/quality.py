@@ -49,7 +49,8 @@ async def main(local_sample: int) -> None:
         from tutor.answers.quoting import QuotedAnswer
         from tutor.answers.verify import SupportChecker, Verification, already_says, verified
         from tutor.embeddings import get_embedder
-        from tutor.llm.base import GenerationRequest, Passage
+        from tutor.llm.base import GenerationRequest
+        from tutor.retrieval import passages_of
 
         embedder = get_embedder(settings)
         retriever, llm, cache = await engine_retrieval(settings, course_id)
@@ -79,7 +80,7 @@ async def main(local_sample: int) -> None:
                 support5_chars += 1
             gold = [holds(h.text, item["support"]) for h in hits]
             support5 += any(gold)
-            passages = [Passage(i, h.text, h.metadata.filename) for i, h in enumerate(hits, 1)]
+            passages = passages_of(hits)
             request = GenerationRequest(
                 build_messages(course="SciQ", history=[], question=item["question"], passages=passages),
                 item["question"],

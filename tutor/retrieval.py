@@ -22,6 +22,7 @@ from tutor.answers.quoting import read_question
 from tutor.answers.sentence_store import SentenceCache, sentence_texts
 from tutor.embeddings import Embedder
 from tutor.lexical import LexicalHit, LexicalSearch
+from tutor.llm.base import Passage
 from tutor.textutil import terms
 from tutor.vectorstore import Hit, VectorStore
 
@@ -54,6 +55,14 @@ REQUEST = re.compile(
     re.I,
 )
 ASKS_FOR_PRACTICE = re.compile(r"\b(?:exercises?|problems?|homework|practice|quiz)\b", re.I)
+
+
+def passages_of(hits: list[Hit]) -> list[Passage]:
+    """Retrieved chunks as the passages an answer cites, numbered from 1."""
+    return [
+        Passage(i, h.text, f"{h.metadata.filename} {h.metadata.pages}", h.metadata.topic_title)
+        for i, h in enumerate(hits, 1)
+    ]
 
 
 def covers(hits: list[Hit], min_similarity: float) -> bool:

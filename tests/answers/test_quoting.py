@@ -206,3 +206,18 @@ def test_a_sciq_answer_starts_with_a_sentence_of_the_course(item: int) -> None:
     answer = tutor().answer(question["question"], passages(question["support"]))
     flat = " ".join(question["support"].split())
     assert answer.quotes and answer.quotes[0].text in flat
+
+
+def test_an_exercise_prompt_is_not_quoted_as_the_explanation_unless_exercises_are_asked_about() -> None:
+    """Erickson's exercises name the chapter's subjects as often as its text does ("Consider the following more
+    complex variant of the Tower of Hanoi puzzle"); a student asking how to solve the puzzle wants the chapter."""
+    text = sections("01-recursion.pdf")
+    variant = next(p for p in text["Exercises"].split("\n\n") if "more complex variant of the Tower of Hanoi" in p)
+    exercise = Passage(1, variant, "01-recursion.pdf p. 44", "Exercises (part 2)")
+    chapter = Passage(2, text["Tower of Hanoi"], "01-recursion.pdf p. 5", "Tower of Hanoi")
+
+    answer = tutor().answer("How do I solve the Tower of Hanoi puzzle?", [exercise, chapter])
+    assert answer.covered and {q.number for q in answer.quotes} == {2}
+
+    asked = tutor().answer("Which exercise is a more complex variant of the Tower of Hanoi?", [exercise, chapter])
+    assert 1 in {q.number for q in asked.quotes}

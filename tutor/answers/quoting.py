@@ -129,6 +129,10 @@ NEIGHBOUR_RATIO = 0.5
 SHORTLIST = 12  # sentences whose meaning is scored per answer
 REPEAT_PENALTY = 0.5
 NEW_TERM_BONUS = 0.03
+# A topic of exercises ("Exercises (part 2)"): its sentences are prompts ("Describe an algorithm ..."), quoted when
+# the question is about exercises or nothing else in the passages answers it.
+EXERCISES = re.compile(r"^\s*(?:exercises?|problems|homework|practice problems|review questions)\b", re.I)
+EXERCISE_ASKED = re.compile(r"\b(?:exercises?|problems?|homework|assignments?)\b", re.I)
 FOLLOW_RATIO = 0.4  # a further sentence is quoted only when it scores this close to the first
 RESTATES_NEW_TERMS = 1  # a sentence adding no more content words than this to the question only restates it
 FOLLOWING_SPAN = 2  # what answers a restated question follows within this many sentences
@@ -266,6 +270,7 @@ class _Candidate:
     dense: float
     lexical: float
     score: float = 0.0
+    exercise: bool = False  # from a topic of exercises
 
 
 BLANK = "____"
@@ -425,6 +430,11 @@ class QuotingTutor:
         if not found or not asked.terms:
             return QuotedAnswer([], asked.kind)
         self._score(asked, found)
+        if not EXERCISE_ASKED.search(asked.text):
+            # A student asking what, how or why wants the course's explanation, not a homework prompt about it.
+            explained = [c for c in found if not c.exercise]
+            if any(c.lexical >= MIN_LEXICAL or c.dense >= MIN_DENSE for c in explained):
+                found = explained
         best = max(found, key=lambda c: c.score)
         candidates = [kept for c in found if (kept := _masked(c, hidden)) is not None]
         if candidates and len(candidates) < len(found):
@@ -449,7 +459,8 @@ class QuotingTutor:
                 if any(sentence.key in k or k in sentence.key for k in seen):
                     continue  # overlapping chunks repeat sentences, sometimes cut short
                 seen[sentence.key] = len(out)
-                out.append(_Candidate(sentence, passage.number, rank, 0.0, 0.0))
+                exercise = bool(EXERCISES.match(passage.topic))
+                out.append(_Candidate(sentence, passage.number, rank, 0.0, 0.0, exercise=exercise))
         # Rarity among the candidates: a term every sentence shares says little about which one answers.
         n = len(out)
         idf = {t: math.log(1 + n / (1 + sum(t in c.sentence.stems for c in out))) for t in asked.terms}

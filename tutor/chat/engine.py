@@ -30,12 +30,12 @@ from tutor.courses import visible_course
 from tutor.embeddings import Embedder
 from tutor.errors import TutorError
 from tutor.identity import Principal
-from tutor.llm.base import LLM, GenerationRequest, LLMError, Passage
+from tutor.llm.base import LLM, GenerationRequest, LLMError
 from tutor.llm.extractive import NOT_FOUND, ExtractiveLLM
 from tutor.quiz.attempts import AskedQuestion, open_attempt
 from tutor.quiz.conversation import QuizTurn, quiz_turn, render_question
 from tutor.quiz.selection import is_quiz_request
-from tutor.retrieval import Retriever, covers
+from tutor.retrieval import Retriever, covers, passages_of
 from tutor.review.clock import Clock, SystemClock
 from tutor.review.due import DueSummary, announcement, due_summary
 from tutor.settings import Settings, local_jwt_secret
@@ -369,7 +369,7 @@ class ChatEngine:
             async for event in self._not_covered(turn, hits):
                 yield event
             return
-        passages = [Passage(i, h.text, f"{h.metadata.filename} {h.metadata.pages}") for i, h in enumerate(hits, 1)]
+        passages = passages_of(hits)
         request = GenerationRequest(
             build_messages(
                 course=turn.course_title,

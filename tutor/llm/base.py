@@ -20,6 +20,7 @@ class Passage:
     number: int  # the citation number, [1]
     text: str
     source: str  # e.g. "notes.pdf p. 3"
+    topic: str = ""  # the title of the course topic it comes from
 
 
 @dataclass(frozen=True)
