@@ -171,8 +171,13 @@ def mended_words(sections: list[Section]) -> list[Section]:
         both_words = min(len(left), len(right)) >= 3 and words[left.lower()] and words[right.lower()]
         return hyphenated if both_words else joined
 
+    def mended(text: str) -> str:
+        found = _breaks(text)
+        return _replaced(text, found, [mend(b[2], b[3]) for b in found]) if found else text
+
     for s in sections:
         for i, p in enumerate(s.paragraphs):
-            if p.kind == "text" and (found := _breaks(p.text)):
-                s.paragraphs[i] = replace(p, text=_replaced(p.text, found, [mend(b[2], b[3]) for b in found]))
+            if p.kind == "text" and "- " in p.text:
+                # The terms set in bold in it are mended alike, so that they are found in its text.
+                s.paragraphs[i] = replace(p, text=mended(p.text), emphasis=tuple(mended(t) for t in p.emphasis))
     return sections

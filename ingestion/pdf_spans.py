@@ -28,7 +28,6 @@ SPACES = re.compile(r"\s+")
 MONOSPACED, BOLD, SUPERSCRIPT = 8, 16, 1  # span flags
 # A term an author sets in bold: words of letters (hyphens, apostrophes), one to four of them, ending in a letter.
 TERM_LIKE = re.compile(r"^[^\W\d_][\w'\u2019-]*(?: [\w'\u2019-]+){0,3}$")
-HYPHEN_BREAK = re.compile(r"(\w)- (?=\w)")  # "kd- tree": a hyphenated term broken over two lines
 STRESS = re.compile(r"(?:ly|er|est)$")  # a lone "really", "smaller" or "largest" in bold is stress, not a term
 # TeX's math symbol fonts (the OMS encoding: cmsy, Latin Modern's, MathDesign's, tx/px): the symbols at the places
 # of the ASCII characters a PDF without a Unicode map for them yields. Not Adobe's Symbol font (another encoding).
@@ -171,8 +170,8 @@ def _emphasised(lines: list[dict[str, Any]]) -> tuple[str, ...]:
     A run-in label is not a term: bold text with its own colon or full stop ("**Solution.** Give ..."), after a list
     mark ("1. **Divide** the instance"), or opening the block with a colon or full stop after it ("**Proof**: ...").
     A bold word opening a block without one is a term ("**Osmosis** is ..."): a PDF may start a new block at any
-    line of a paragraph. A run may go on over a line break ("divide" / "and conquer"). Plain italics are left out:
-    most books set stress in them."""
+    line of a paragraph. A run may go on over a line break ("divide" / "and conquer"; a word broken there is mended
+    with the paragraph's, `pdf_sections.mended_words`). Plain italics are left out: most books set stress in them."""
     pieces: list[tuple[bool, str]] = []  # (bold, text) in reading order, neighbours of one weight merged
     for span in (s for line in lines for s in line["spans"]):
         text = span["text"]
@@ -182,18 +181,21 @@ def _emphasised(lines: list[dict[str, Any]]) -> tuple[str, ...]:
         elif text.strip():
             pieces.append((bold, text))
     terms = []
+    opening = True  # nothing before this piece in the block ("**Proof**: ...")
+    words_before = False  # a word before it, not only a list mark ("1. **Divide**")
     for i, (bold, text) in enumerate(pieces):
-        before = "".join(t for _, t in pieces[:i]).strip()
         after = pieces[i + 1][1].lstrip() if i + 1 < len(pieces) else ""
         label = (
             text.rstrip().endswith((":", "."))
-            or (before != "" and not any(c.isalpha() for c in before))
-            or (before == "" and after.startswith((":", ".", "\u2014", "\u2013")))
+            or (not opening and not words_before)
+            or (opening and after.startswith((":", ".", "\u2014", "\u2013")))
         )
-        term = HYPHEN_BREAK.sub(r"\1-", clean(text)).strip(" .,;:!?()[]\"'\u201c\u201d")
+        term = clean(text).strip(" .,;:!?()[]\"'\u201c\u201d")
         lone_word = " " not in term and (len(term) < 5 or bool(STRESS.search(term)))
         if bold and not label and TERM_LIKE.match(term) and not term.endswith("-") and not lone_word:
             terms.append(term)
+        opening = False
+        words_before = words_before or any(c.isalpha() for c in text)
     return tuple(dict.fromkeys(terms))
 
 

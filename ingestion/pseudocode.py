@@ -4,9 +4,9 @@ in the body's font, a little smaller, indented in steps, each line a statement).
 A run of consecutive lines set at 80-95% of the body size (figures with two listings side by side set them at
 ~82%) is pseudocode when it has at least three lines, two indentation levels or more, and either keyword line
 starts (if, else, while, for, return, ...) on a quarter of its lines, a header such as `Name(args):`, or
-Erickson's comments (〈〈...〉〉, which extract as "hh...ii"). Footnotes set at that size are parted from a listing by
-`ingestion.pdf_layout` before this rule sees its lines. The parser finds 157 listings (1,024 lines) in the Erickson
-chapters.
+Erickson's comments (⟨⟨...⟩⟩, read from its math font by `ingestion.pdf_spans`; "hh...ii" where a font was not
+recognised). Footnotes set at that size are parted from a listing by `ingestion.pdf_layout` before this rule sees its
+lines. What the parser finds in the Erickson chapters: `benchmarks/pseudocode.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ KEYWORD = re.compile(
     r"^(if|else|while|for|return|repeat|until|do|then|elif|for each|foreach|swap|output|let|call)\b", re.I
 )
 HEADER = re.compile(r"^[A-Z][A-Za-z0-9]*\s*\(.*\)\s*:\s*$")
-COMMENT = re.compile(r"hh.*ii")
+COMMENT = re.compile("\u27e8\u27e8.*\u27e9\u27e9|hh.*ii")
 SMALLER = (0.8, 0.95)  # of the body size: figures set side by side use ~82%
 
 Line = tuple[float, float, float, str]  # x0, y0, size, text
