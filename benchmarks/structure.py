@@ -93,6 +93,31 @@ def measure(with_outline: bool, sections: dict[str, list[str]]) -> dict[str, obj
     }
 
 
+def measure_separate(sections: dict[str, list[str]]) -> dict[str, object]:
+    """The chapter PDFs as they come (one file a chapter, no outline) uploaded together: a week per chapter, its
+    sections the topics."""
+    docs = [parse_pdf((DATA / name).read_bytes(), name) for name in CHAPTERS]
+    course = build_structure(docs)
+    weeks = [norm(m.title) for m in course.modules]
+    expected = [norm(title) for _, title in CHAPTERS.values()]
+    in_chapter = {
+        norm(title): {
+            norm(t.title.split(" (part ")[0]) for m in course.modules if norm(m.title) == norm(title) for t in m.topics
+        }
+        for _, title in CHAPTERS.values()
+    }
+    placed = sum(
+        norm(s) in in_chapter[norm(title)] for number, title in CHAPTERS.values() for s in sections.get(number, [])
+    )
+    return {
+        "weeks": len(weeks),
+        "weeks_expected": len(expected),
+        "chapters_found_as_weeks": sum(1 for t in expected if t in weeks),
+        "sections_found_as_topics_of_their_chapter": placed,
+        "sections_expected": sum(len(sections.get(number, [])) for number, _ in CHAPTERS.values()),
+    }
+
+
 def measure_generated() -> dict[str, object]:
     """A textbook like the one in issue 15: a preface, 19 chapters of very uneven length, 2 appendices, an index."""
     from tests.ingestion.books import book_pdf, textbook
@@ -146,6 +171,7 @@ def main() -> None:
                 "book": f"Erickson, Algorithms: {len(CHAPTERS)} chapter PDFs joined, truth = printed contents",
                 "font_headings": measure(False, sections),
                 "outline": measure(True, sections),
+                "chapter_pdfs_uploaded_together": measure_separate(sections),
                 "generated_textbook_with_outline": measure_generated(),
                 "erickson_monospaced_text": monospaced_reach(),
             },

@@ -10,12 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Module, Quiz, QuizQuestion, Topic
 from ingestion.pdf import Paragraph
-from ingestion.quizgen import generate_module_quiz, glossary
+from ingestion.quizgen import generate_module_quiz, glossary, quiz_size
 from ingestion.structure import ModuleDraft, TopicDraft
 from tutor.course_review import TopicSource
 from tutor.errors import TutorError
-
-QUESTIONS_PER_QUIZ = 5  # as the pipeline writes them
 
 
 def _draft(module: Module, topics: list[Topic], sources: dict[int, TopicSource]) -> ModuleDraft:
@@ -69,7 +67,7 @@ async def regenerate_week_quiz(
         drafts[module.id],
         terms,
         aliases,
-        num_questions=QUESTIONS_PER_QUIZ,
+        num_questions=quiz_size(drafts[module.id]),
         seed=secrets.randbelow(2**31) if seed is None else seed,
     )
     if not questions:

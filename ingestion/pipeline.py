@@ -36,7 +36,7 @@ from ingestion.errors import IngestionError
 from ingestion.liveness import default_worker_name, heartbeat
 from ingestion.ocr_sandbox import OcrLimits, parse_with_ocr, scanned_notes
 from ingestion.pdf import ParsedDocument
-from ingestion.quizgen import QuestionDraft, generate_module_quiz, glossary
+from ingestion.quizgen import QuestionDraft, generate_module_quiz, glossary, quiz_size
 from ingestion.quizgen_llm import generate_with_llm
 from ingestion.sandbox import ParseLimits
 from ingestion.storage import FileStorage
@@ -54,7 +54,6 @@ T = TypeVar("T")
 # Each batch is stored while the next is embedded; smaller ones leave less storing after the last (the chunks come
 # sorted by length, so a batch of any size pads little).
 EMBED_BATCH = 64
-QUESTIONS_PER_QUIZ = 5
 
 
 @dataclass
@@ -258,7 +257,7 @@ class Ingestor:
         self, module: ModuleDraft, offline: list[QuestionDraft], sources: dict[str, int]
     ) -> list[QuestionDraft]:
         assert self.llm is not None
-        written = generate_with_llm(self.llm, module, num_questions=QUESTIONS_PER_QUIZ)
+        written = generate_with_llm(self.llm, module, num_questions=quiz_size(module))
         return await self._or_offline(sources, f"week {module.week}'s quiz", written) or offline
 
     async def _or_offline(self, sources: dict[str, int], what: str, writing: Awaitable[T | None]) -> T | None:
@@ -274,7 +273,7 @@ class Ingestor:
 
     def _quizzes(self, modules: list[ModuleDraft]) -> list[list[QuestionDraft]]:
         terms, aliases = glossary(modules)
-        return [generate_module_quiz(m, terms, aliases, num_questions=QUESTIONS_PER_QUIZ, seed=m.week) for m in modules]
+        return [generate_module_quiz(m, terms, aliases, num_questions=quiz_size(m), seed=m.week) for m in modules]
 
     def _chunks(self, course_id: int, modules: list[ModuleDraft], files: dict[str, SourceFile]) -> list[PlannedChunk]:
         planned = []

@@ -25,6 +25,7 @@ from ingestion.structure import ModuleDraft
 from tutor.quiz.validation import LETTERS, question_problems
 
 BLANK = "_____"
+MIN_QUESTIONS, MAX_QUESTIONS = 5, 10
 WORD_AT = re.compile(r"\w+")
 # How the text marks a key term, strongest first: questions are asked on the best-marked terms first.
 EVIDENCE = ("defined", "glossary", "emphasised", "heading", "frequent")
@@ -346,6 +347,12 @@ def _options(correct: str, wrong: list[str], rng: random.Random) -> tuple[dict[s
 
 def _cite(s: Sentence) -> str:
     return f"“{s.text}” ({s.source}, p. {s.page})"
+
+
+def quiz_size(module: ModuleDraft) -> int:
+    """Questions in a week's quiz: five, and one for each 1,500 words beyond 7,500, at most ten (a week is a whole
+    chapter, 1,000 to 20,000 words in the books we read; five questions would leave most of a long one untested)."""
+    return min(MAX_QUESTIONS, max(MIN_QUESTIONS, sum(t.words for t in module.topics) // 1500))
 
 
 def generate_module_quiz(

@@ -1,7 +1,9 @@
 """From parsed documents to a course: weeks (modules) of topics with Markdown content and reading times.
 
 Weeks follow the author's chapters. The week level is the outline's top level (without an outline, the largest
-headings), or the next one down when the top has a single entry (a one-chapter PDF is divided by its sections).
+headings). When the top has a single entry, it is a chapter (a chapter PDF is one week, its sections the topics)
+unless what stands below it is a book's: front matter, entries named as chapters, or chapter-sized entries
+(CHAPTER_WORDS on average); then the level below it is the week level and the single entry is the book's title.
 Every chapter is its own week however short; nothing is merged unless the course is over `max_weeks`, and then
 the job result says which weeks were merged. Around the chapters:
 
@@ -30,6 +32,10 @@ from ingestion.pdf import Paragraph, ParsedDocument, Section
 WORDS_PER_MINUTE = 200
 FRONT_MATTER_WEEK_WORDS = 1000  # about five minutes of reading: a preface worth a week of its own
 LEAD_IN_MIN_WORDS = 40  # below this, text before the first heading is a title page, not reading
+# A book's chapters average ten pages or more; a chapter's sections rarely reach it (Erickson's: 100-2,500 words,
+# their exercises up to 13,000, averaging 900-1,800 a chapter). Below it, what stands under a PDF's one top
+# entry is that chapter's sections.
+CHAPTER_WORDS = 3000
 MAX_WEEKS = 52
 
 Kind = Literal["front", "chapter", "appendix"]
@@ -47,6 +53,7 @@ BACK_MATTER = re.compile(
     r"further reading|bibliographic notes)\s*$",
     re.I,
 )
+CHAPTER_NAME = re.compile(r"^\s*(chapter|lecture|lesson|unit|module|week)\s+([\divxlc]+|[a-z])\b", re.I)
 APPENDIX = re.compile(r"^\s*(appendix|appendices)\b", re.I)
 CONTAINER = re.compile(r"^\s*(part|book|unit|appendices)\b", re.I)  # holds chapters; not a week itself
 PAGE_REFERENCE = re.compile(r"(?<![\w.])\d{1,4}(?![\w.])")
@@ -151,13 +158,29 @@ def _looks_like_contents(paragraph: Paragraph) -> bool:
 
 
 def _week_level(sections: list[Section]) -> int | None:
-    """The shallowest heading level with at least two chapters (else with one): the level of weeks."""
+    """The level of weeks: the shallowest heading level with at least two chapters, or with one chapter when the
+    entries below it are its sections (a chapter PDF is one week), not a book's chapters under its title."""
     counted = [s for s in sections if _role(s.title) != "back"]
     levels = sorted({s.level for s in counted})
     for level in levels:
-        if sum(1 for s in counted if s.level == level and not CONTAINER.match(s.title)) >= 2:
+        entries = [s for s in counted if s.level == level and not CONTAINER.match(s.title)]
+        if len(entries) >= 2 or (entries and not _over_chapters(counted, level)):
             return level
     return levels[0] if levels else None
+
+
+def _over_chapters(sections: list[Section], level: int) -> bool:
+    """Whether the one entry at `level` is a book's title over its chapters rather than a chapter over its
+    sections: the entries below it include front matter or are named as chapters ("Chapter 2", "Lecture 3"), or
+    they are chapter-sized (CHAPTER_WORDS each on average)."""
+    below = [s for s in sections if s.level > level]
+    for deeper in sorted({s.level for s in below}):
+        entries = [s for s in below if s.level == deeper]
+        if len(entries) >= 2:
+            if any(_role(s.title) == "front" or CHAPTER_NAME.match(s.title) for s in entries):
+                return True
+            return _words([p for s in below for p in s.paragraphs]) >= CHAPTER_WORDS * len(entries)
+    return False
 
 
 def _groups(doc: ParsedDocument, target_words: int) -> tuple[list[_Group], list[str]]:
@@ -193,7 +216,7 @@ def _groups(doc: ParsedDocument, target_words: int) -> tuple[list[_Group], list[
                 continue
             in_appendices = in_appendices or role == "appendix"
             kind: Kind = "appendix" if in_appendices else "chapter"
-            if role == "front" and not any(g.kind != "front" for g in groups):
+            if role == "front" and not any(g.kind != "front" and g.words >= LEAD_IN_MIN_WORDS for g in groups):
                 kind = "front"
             groups.append(_Group(s.title, kind, doc.filename))
             if pending:
@@ -216,8 +239,13 @@ def _groups(doc: ParsedDocument, target_words: int) -> tuple[list[_Group], list[
 
 def _place_front_matter(groups: list[_Group], lead_in: list[Paragraph], doc: ParsedDocument) -> list[_Group]:
     """Front matter becomes one week, or opens week 1 (see the module's rule); a title page is left out."""
+    # A heading over a few words before the front matter (an author's name under the book's title) is the title
+    # page's, not a chapter.
+    first_front = next((i for i, g in enumerate(groups) if g.kind == "front"), 0)
+    title_page = [g for g in groups[:first_front] if g.words < LEAD_IN_MIN_WORDS]
+    lead_in = [*lead_in, *(p for g in title_page for _, paragraphs in g.parts for p in paragraphs)]
     front = [g for g in groups if g.kind == "front"]
-    rest = [g for g in groups if g.kind != "front"]
+    rest = [g for g in groups if g.kind != "front" and g not in title_page]
     opening: list[tuple[str, list[Paragraph]]] = []
     if _words(lead_in) >= LEAD_IN_MIN_WORDS:
         opening.append((doc.filename.rsplit(".", 1)[0], lead_in))

@@ -75,23 +75,32 @@ def textbook(
     return entries
 
 
-def book_pdf(entries: list[Entry], *, outline: bool = True) -> bytes:
-    """Each entry on a new page: 20 pt bold heading, 14 pt bold sections, 11 pt body, 9 pt Courier code."""
+def book_pdf(entries: list[Entry], *, outline: bool = True, title: str = "") -> bytes:
+    """Each entry on a new page: 20 pt bold heading, 14 pt bold sections, 11 pt body, 9 pt Courier code. With a
+    `title`, a title page (28 pt) comes first and holds every entry in the outline, as a book's one top entry."""
     pdf = FPDF()
     pdf.set_auto_page_break(True, margin=20)
+    top = 0
+    if title:
+        pdf.add_page()
+        if outline:
+            pdf.start_section(latin1(title), level=0)
+        pdf.set_font("Helvetica", "B", 28)
+        pdf.multi_cell(0, 14, latin1(title))
+        top = 1
     for entry in entries:
         pdf.add_page()
         if outline:
-            pdf.start_section(latin1(entry.title), level=0)
+            pdf.start_section(latin1(entry.title), level=top)
         pdf.set_font("Helvetica", "B", 20)
         pdf.multi_cell(0, 10, latin1(entry.title))
         pdf.ln(4)
         _blocks(pdf, entry.blocks)
-        for title, blocks in entry.sections:
+        for section, blocks in entry.sections:
             if outline:
-                pdf.start_section(latin1(title), level=1)
+                pdf.start_section(latin1(section), level=top + 1)
             pdf.set_font("Helvetica", "B", 14)
-            pdf.multi_cell(0, 8, latin1(title))
+            pdf.multi_cell(0, 8, latin1(section))
             pdf.ln(2)
             _blocks(pdf, blocks)
     return bytes(pdf.output())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,12 +20,15 @@ from ingestion.quizgen import (
     distractors,
     generate_module_quiz,
     glossary,
+    quiz_size,
 )
 from ingestion.structure import ModuleDraft, build_structure
 from tests.factories import course_pdf, ingest_course, sciq_chapters
 from tests.ingestion.books import Block as BookBlock
 from tests.ingestion.books import Entry, book_pdf
 from tutor.settings import Settings
+
+ERICKSON = Path(__file__).resolve().parents[3] / "shared" / "data" / "erickson_algorithms"
 
 
 def _quizzes(pdf: bytes) -> tuple[list[ModuleDraft], list[QuestionDraft]]:
@@ -220,3 +224,27 @@ def test_only_what_reads_as_a_definition_is_offered_as_one() -> None:
     assert definitions["cut vertex"] == "" and definitions["back edges"] == ""
     assert definitions["catalyst"].startswith("substance that speeds up a reaction")
     assert "A Guide to the Theory of NP-Completeness." not in definitions.values()
+
+
+async def test_a_chapter_long_week_gets_a_longer_quiz(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
+) -> None:
+    """A chapter PDF is one week: its quiz grows with it (five questions for a short week, up to ten)."""
+    pdf = (ERICKSON / "04-greedy.pdf").read_bytes()  # one chapter, about 10,000 words
+    [week] = build_structure([parse_pdf(pdf, "04-greedy.pdf")]).modules
+    assert quiz_size(week) == 6
+
+    course_id = await ingest_course(settings, sessions, [("04-greedy.pdf", pdf)], teacher="teacher-long-week")
+
+    async with db.connect() as conn:
+        counts = (
+            await conn.execute(
+                text(
+                    "SELECT m.week, count(q.*) FROM modules m JOIN quizzes z ON z.module_id = m.id "
+                    f"JOIN quiz_questions q ON q.quiz_id = z.quiz_id WHERE m.course_id = {course_id} GROUP BY m.week"
+                )
+            )
+        ).all()
+    assert [tuple(c) for c in counts] == [(1, 6)]
+    short = build_structure([parse_pdf(course_pdf(sciq_chapters(2, 2, 2, offset=300)), "science.pdf")]).modules
+    assert {quiz_size(m) for m in short} == {5}

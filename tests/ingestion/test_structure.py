@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,10 +16,12 @@ from tutor.settings import Settings
 
 CHAPTERS = [f"Chapter {c}: Topic {c}" for c in range(1, 6)]
 APPENDICES = ["Appendix A: Reference tables 1", "Appendix B: Reference tables 2"]
+ERICKSON = Path(__file__).resolve().parents[3] / "shared" / "data" / "erickson_algorithms"
 
 
-def _structure(entries: list[Entry], *, outline: bool = True, max_weeks: int = 52) -> CourseStructure:
-    return build_structure([parse_pdf(book_pdf(entries, outline=outline), "book.pdf")], max_weeks=max_weeks)
+def _structure(entries: list[Entry], *, outline: bool = True, max_weeks: int = 52, title: str = "") -> CourseStructure:
+    pdf = book_pdf(entries, outline=outline, title=title)
+    return build_structure([parse_pdf(pdf, "book.pdf")], max_weeks=max_weeks)
 
 
 @pytest.mark.parametrize("outline", [True, False], ids=["outline", "font-headings"])
@@ -104,11 +108,44 @@ def test_a_course_over_the_week_limit_merges_the_shortest_neighbours_and_says_so
     assert "Chapter 2: Topic 2" in [m.title for m in course.modules]
 
 
-def test_a_single_chapter_pdf_is_divided_into_weeks_by_its_sections() -> None:
+def test_a_chapter_pdf_is_one_week_with_its_sections_as_topics() -> None:
     chapter = textbook((12,), preface_paragraphs=0, appendices=0)[1:2]  # one chapter with three sections
     course = _structure([*chapter, Entry("Index", [Block(text="cell, 3, 5")])])
 
-    assert [m.title for m in course.modules] == [s for s, _ in chapter[0].sections]
+    [week] = course.modules
+    assert week.title == "Chapter 1: Topic 1"
+    assert [t.title for t in week.topics] == ["Chapter 1: Topic 1", *(s for s, _ in chapter[0].sections)]
+
+
+@pytest.mark.parametrize("outline", [True, False], ids=["outline", "font-headings"])
+def test_a_book_title_over_its_chapters_is_not_a_week(outline: bool) -> None:
+    """A book's one top entry is its title when what stands below it are chapters: named so, however short, or
+    chapter-sized whatever their names."""
+    named = textbook((2, 3, 2), preface_paragraphs=0, appendices=0)
+    assert [m.title for m in _structure(named, outline=outline, title="Science").modules] == CHAPTERS[:3]
+
+    long = textbook((36, 40, 45), preface_paragraphs=0, appendices=0, offset=20)  # 3,600-4,500 words each
+    for entry, name in zip(long[1:4], ("Cells", "Energy", "Forces"), strict=True):
+        entry.title = name
+    course = _structure(long, outline=outline, title="A Textbook of Science")
+    assert [m.title for m in course.modules] == ["Cells", "Energy", "Forces"]
+    topics = list(dict.fromkeys(t.title.split(" (part ")[0] for t in course.modules[1].topics))
+    assert topics[0] == "Energy"
+    assert [t.endswith(f"Section {k} of chapter 2") for k, t in enumerate(topics[1:], 1)] == [True] * 3
+
+
+def test_the_books_chapter_pdfs_uploaded_together_are_a_week_each() -> None:
+    """Erickson's Algorithms comes as one PDF a chapter (no outline): each chapter is one week, its sections the
+    topics; the front matter is the Preface week, without a week for the author's name under the book's title."""
+    files = ["00a-frontmatter.pdf", "01-recursion.pdf", "04-greedy.pdf", "06-dfs.pdf"]
+    course = build_structure([parse_pdf((ERICKSON / f).read_bytes(), f) for f in files])
+
+    assert [m.title for m in course.modules] == ["Preface", "Recursion", "Greedy Algorithms", "Depth-First Search"]
+    assert course.modules[0].kind == "front"
+    topics = {t.title.split(" (part ")[0] for t in course.modules[1].topics}
+    for section in ("Reductions", "Tower of Hanoi", "Mergesort", "Quicksort", "Linear-Time Selection"):
+        assert section in topics
+    assert all("Jeff Erickson" not in t.title for m in course.modules for t in m.topics)
 
 
 async def test_a_capped_course_says_so_in_the_job_result(
