@@ -34,6 +34,9 @@ GENERIC = frozenset(
     [
         "something",
         "anything",
+        "today",
+        "tomorrow",
+        "yesterday",
         "everything",
         "nothing",
         "thing",
@@ -239,6 +242,8 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
                 return sentence
         return None
 
+    # "Proof: ..." opening sentence after sentence is a run-in label; a glossary names each of its terms once.
+    openers = Counter(g.group(1).lower() for s in all_sentences if (g := GLOSSARY_ENTRY.match(s.text)))
     for s in all_sentences:
         if match := DEFINED_AFTER.search(s.text):
             # "A vertex v ... is called a cut vertex if ...": what comes before is the subject, not the definition.
@@ -246,8 +251,10 @@ def glossary(modules: list[ModuleDraft]) -> tuple[list[KeyTerm], set[frozenset[s
             add(match.group(1), "defined", s, "" if conditional else s.text[: match.start()].strip(" ,"))
         if match := DEFINED_BEFORE.match(s.text):
             add(match.group(1), "defined", s, match.group(2))
-        if match := GLOSSARY_ENTRY.match(s.text):
-            add(match.group(1), "glossary", s, match.group(2))
+        glossed = GLOSSARY_ENTRY.match(s.text)
+        # Not "Caveat lector: Some of these exercises ...": what follows the colon must read as a definition.
+        if glossed and openers[glossed.group(1).lower()] == 1 and _stands_alone(glossed.group(2)):
+            add(glossed.group(1), "glossary", s, glossed.group(2))
         for a, b in ALIAS.findall(s.text):
             aliases.add(frozenset((a.lower(), b.lower())))
     for m in modules:
@@ -437,15 +444,19 @@ def _cloze_question(
     rng: random.Random,
 ) -> QuestionDraft | None:
     pattern = _pattern(key.term)
-    # The defining sentence first, then any other that uses the term exactly once, after its opening words.
-    ordered = [key.sentence, *(s for s in module_sentences if s != key.sentence)]
+    # The defining sentence first, then any other that uses the term exactly once, after its opening words; a
+    # sentence that leans on the one before it ("Edges satisfying this condition are called _____.") only when no
+    # other will do, and then marked for review: out of its paragraph it has more than one answer.
+    ordered = sorted(
+        [key.sentence, *(s for s in module_sentences if s != key.sentence)], key=lambda s: not _self_contained(s.text)
+    )
     for s in ordered:
         matches = list(pattern.finditer(s.text))
         if len(matches) != 1 or _cite(s) in used:
             continue
         question = s.text[: matches[0].start()] + BLANK + s.text[matches[0].end() :]
-        if len(question.split()) < 6:
-            continue
+        if len(question.split()) < 6 or question.startswith(f"{BLANK}:"):
+            continue  # too short to be a question, or a label to name ("_____: Merge the two ...")
         correct = matches[0].group(0)
         wrong, confident = distractors(correct, question, pool, aliases, rng)
         if len(wrong) < 3:
@@ -463,6 +474,18 @@ def _cloze_question(
             s.source,
             s.page,
             s.topic,
-            needs_review=not (key.confident and confident),
+            needs_review=not (key.confident and confident and _self_contained(s.text)),
         )
     return None
+
+
+def _self_contained(sentence: str) -> bool:
+    """Whether a sentence can be read out of its paragraph: it points back at nothing ("this condition", "such a
+    tree", "Otherwise, ...") and is not a list item."""
+    words = WORD_AT.findall(sentence.lower())
+    return (
+        bool(words)
+        and sentence[:1].isalnum()
+        and words[0] not in ("otherwise", "then", "similarly", "conversely")
+        and not any(w in ("this", "these", "those", "such") for w in words)
+    )

@@ -248,3 +248,20 @@ async def test_a_chapter_long_week_gets_a_longer_quiz(
     assert [tuple(c) for c in counts] == [(1, 6)]
     short = build_structure([parse_pdf(course_pdf(sciq_chapters(2, 2, 2, offset=300)), "science.pdf")]).modules
     assert {quiz_size(m) for m in short} == {5}
+
+
+def test_labels_are_not_terms_and_a_sentence_that_leans_on_the_one_before_is_marked_for_review() -> None:
+    """Erickson opens proofs with "Proof:" and a warning with "Caveat lector:": labels, not terms to ask about.
+    "Edges satisfying this condition are called back edges." has more than one answer out of its paragraph."""
+    files = ["01-recursion.pdf", "04-greedy.pdf", "06-dfs.pdf"]
+    modules = build_structure([parse_pdf((ERICKSON / f).read_bytes(), f) for f in files]).modules
+    terms, aliases = glossary(modules)
+    questions = [q for m in modules for q in generate_module_quiz(m, terms, aliases, num_questions=quiz_size(m))]
+
+    assert len(questions) >= 15
+    options = {o.lower() for q in questions for o in q.options.values()}
+    assert not options & {"proof", "caveat lector", "solution", "hint"}
+    assert not any(q.question_text.startswith(f"Fill in the blank: {BLANK}:") for q in questions)
+    leaning = [q for q in questions if re.search(r"\b(this|these|those|such)\b", q.question_text, re.I)]
+    assert leaning and all(q.needs_review for q in leaning)
+    assert sum(not q.needs_review for q in questions) >= 0.6 * len(questions)
