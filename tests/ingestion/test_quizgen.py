@@ -108,16 +108,17 @@ async def test_low_confidence_questions_are_stored_marked_for_review_not_dropped
 
     course_id = await ingest_course(settings, sessions, [("science.pdf", pdf)], teacher="teacher-review")
 
+    stored = await _rows(
+        db,
+        "SELECT count(*), count(*) FILTER (WHERE q.needs_review) FROM quiz_questions q "
+        f"JOIN quizzes z ON z.quiz_id = q.quiz_id WHERE z.course_id = {course_id}",
+    )
+    assert stored == [(len(questions), flagged)]
+
+
+async def _rows(db: AsyncEngine, sql: str) -> list[tuple[object, ...]]:
     async with db.connect() as conn:
-        stored = (
-            await conn.execute(
-                text(
-                    "SELECT count(*), count(*) FILTER (WHERE q.needs_review) FROM quiz_questions q "
-                    f"JOIN quizzes z ON z.quiz_id = q.quiz_id WHERE z.course_id = {course_id}"
-                )
-            )
-        ).one()
-    assert tuple(stored) == (len(questions), flagged)
+        return [tuple(row) for row in (await conn.execute(text(sql))).all()]
 
 
 LEAF = [
@@ -236,16 +237,12 @@ async def test_a_chapter_long_week_gets_a_longer_quiz(
 
     course_id = await ingest_course(settings, sessions, [("04-greedy.pdf", pdf)], teacher="teacher-long-week")
 
-    async with db.connect() as conn:
-        counts = (
-            await conn.execute(
-                text(
-                    "SELECT m.week, count(q.*) FROM modules m JOIN quizzes z ON z.module_id = m.id "
-                    f"JOIN quiz_questions q ON q.quiz_id = z.quiz_id WHERE m.course_id = {course_id} GROUP BY m.week"
-                )
-            )
-        ).all()
-    assert [tuple(c) for c in counts] == [(1, 6)]
+    counts = await _rows(
+        db,
+        "SELECT m.week, count(q.*) FROM modules m JOIN quizzes z ON z.module_id = m.id "
+        f"JOIN quiz_questions q ON q.quiz_id = z.quiz_id WHERE m.course_id = {course_id} GROUP BY m.week",
+    )
+    assert counts == [(1, 6)]
     short = build_structure([parse_pdf(course_pdf(sciq_chapters(2, 2, 2, offset=300)), "science.pdf")]).modules
     assert {quiz_size(m) for m in short} == {5}
 
