@@ -4,6 +4,7 @@ in cells, each with its size, weight and position."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 from itertools import pairwise
@@ -76,8 +77,34 @@ OML = str.maketrans({"`": "\u2113", "\u21b5": "\u03b1", "\u21e2": "\u03c1"})  # 
 MONO_FONT = re.compile(r"courier|mono|consol|menlo|inconsolata|typewriter|cmtt|lmtt|sourcecode|firacode|code", re.I)
 
 
+# TeX sets an accent as a glyph of its own, drawn before the letter it sits on: the text reads "G¨odel", "m¯atr¯a",
+# "Erd˝os". Spacing accent -> its combining mark; the acute only on a vowel, where it cannot be an apostrophe set
+# as an acute (as in "it's" by some typists). TeX's dotless i and j under an accent are i and j.
+ACCENTS = {
+    "\u00af": "\u0304",  # macron
+    "\u00b4": "\u0301",  # acute
+    "\u00a8": "\u0308",  # diaeresis
+    "\u02c6": "\u0302",  # circumflex
+    "\u02dc": "\u0303",  # tilde
+    "\u02dd": "\u030b",  # double acute
+    "\u02c7": "\u030c",  # caron
+    "\u02d8": "\u0306",  # breve
+    "\u02d9": "\u0307",  # dot above
+}
+ACCENTED = re.compile(
+    "(?:\u00b4(?=[AEIOUYaeiouy\u0131])|[\u00af\u00a8\u02c6\u02dc\u02dd\u02c7\u02d8\u02d9])[A-Za-z\u0131\u0237]"
+)
+
+
+def _accented(match: re.Match[str]) -> str:
+    accent, letter = match.group(0)[0], match.group(0)[1]
+    letter = {"\u0131": "i", "\u0237": "j"}.get(letter, letter)
+    composed = unicodedata.normalize("NFC", letter + ACCENTS[accent])
+    return composed if len(composed) == 1 else match.group(0)  # no such letter: leave what the page has
+
+
 def clean(text: str) -> str:
-    return SPACES.sub(" ", GARBAGE.sub("", text)).strip()
+    return ACCENTED.sub(_accented, SPACES.sub(" ", GARBAGE.sub("", text)).strip())
 
 
 def _mono(span: dict[str, Any]) -> bool:

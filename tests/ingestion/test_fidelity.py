@@ -187,6 +187,28 @@ def test_words_broken_at_a_line_end_are_whole_again_compounds_keep_their_hyphen(
     assert "The Rivest-Tarjan bound holds for any n-element array, and breadth- and depth-first search" in text
 
 
+def test_an_accent_set_as_a_glyph_of_its_own_sits_on_its_letter() -> None:
+    """TeX draws an accent before the letter it sits on, and the PDF's text reads "G¨odel"; an apostrophe some
+    typists set as an acute accent stays what it is."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 10, "G\u00a8odel and Poincar\u00b4e", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 6, "The theorem of G\u00a8odel is older than the caf\u00b4e, and it\u00b4s well known. " * 3)
+    doc = parse_pdf(bytes(pdf.output()), "accents.pdf")
+    text = " ".join(p.text for s in doc.sections for p in s.paragraphs)
+
+    assert [s.title for s in doc.sections if not s.untitled] == ["Gödel and Poincaré"]
+    assert "The theorem of Gödel is older than the café, and it\u00b4s well known." in text
+
+    intro = build_structure([parse_pdf((ERICKSON / "00-intro.pdf").read_bytes(), "00-intro.pdf")])
+    content = " ".join(t.content for m in intro.modules for t in m.topics)
+    assert "Khwārizmī" in content and "\u00af" not in content
+
+
 def test_the_books_broken_words_read_whole_in_topics() -> None:
     course = build_structure([parse_pdf((ERICKSON / "03-dynprog.pdf").read_bytes(), "03-dynprog.pdf")])
     content = " ".join(" ".join(t.content.split()) for m in course.modules for t in m.topics)
