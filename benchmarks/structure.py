@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import pymupdf
@@ -35,7 +36,8 @@ TOC_LINE = re.compile(r"^(\d+)\.(\d+)\s+(.+?)\s*(?:\.\s)*\.?\s*\n?(\d+)\s*$", re
 
 
 def norm(title: str) -> str:
-    return re.sub(r"[^a-z]+", "", title.lower().replace("ﬀ", "ff"))
+    # Letters only, accents off: the printed contents read "M¯atr¯avr.tta" where the parser reads "Mātrāvr.tta".
+    return re.sub(r"[^a-z]+", "", unicodedata.normalize("NFKD", title.lower().replace("ﬀ", "ff")))
 
 
 def printed_sections() -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ import numpy as np
 import pymupdf
 
 from ingestion.errors import IngestionError
+from ingestion.pdf_glyphs import FontMaps
 from ingestion.pdf_layout import (
     pseudocode_blocks,
     reading_order,
@@ -157,13 +158,14 @@ def read_pages(
     range of pages can be read apart from the others (`parse_pdf`'s `read`)."""
     ocr = ocr or {}
     doc = _open(data, filename)
+    fonts = FontMaps(doc)
     out = []
     try:
         for index in range(first, last):
             scanned, skipped = False, None
             try:
                 page = doc.load_page(index)
-                blocks = page_blocks(page, index + 1)
+                blocks = page_blocks(page, index + 1, fonts)
                 if index + 1 in ocr:
                     blocks = list(ocr[index + 1])
                 elif _needs_ocr(page, blocks):

@@ -13,6 +13,7 @@ from typing import Any
 import pymupdf
 
 from ingestion import pseudocode
+from ingestion.pdf_glyphs import FontMaps
 from ingestion.pdf_types import Block, BlockKind
 
 # TEXT_DEHYPHENATE joins "exam-\nple"; ligatures and whitespace are kept as the PDF has them.
@@ -282,14 +283,19 @@ def _math_symbols(span: dict[str, Any]) -> str:
     return text
 
 
-def page_blocks(page: Any, number: int) -> list[Block]:
+def page_blocks(page: Any, number: int, fonts: FontMaps | None = None) -> list[Block]:
+    """The page's text blocks; `fonts`: the document's, to read back what broken ToUnicode maps misname."""
     out = []
+    fonts = fonts or FontMaps(page.parent)
+    fonts.on_page(page)
     for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
         if b.get("type") != 0:
             continue
         for span in (s for line in b["lines"] for s in line["spans"]):
             if _math_font(span["font"]):
                 span["text"] = _math_symbols(span)
+            if table := fonts.table(span["font"]):
+                span["text"] = span["text"].translate(table)
         rows = _grid_rows(b["lines"])
         for row in rows:
             cells = tuple((ln["bbox"][0], clean("".join(s["text"] for s in ln["spans"]))) for ln in row)

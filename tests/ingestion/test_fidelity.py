@@ -259,6 +259,20 @@ def test_math_symbols_of_a_tex_font_without_a_unicode_map_read_as_printed() -> N
     assert "hhRecurse" not in content and "bn/2c" not in content
 
 
+def test_symbols_a_broken_unicode_map_misnames_read_as_their_glyphs_are_named() -> None:
+    """Erickson's ToUnicode maps give math glyphs the characters at their TeX places: Theta came out as an arrow
+    ("⇥(log n)"), pi as another, and "≤" as a private-use character the parser dropped ("If n 1, ...")."""
+    files = ["01-recursion.pdf", "04-greedy.pdf"]
+    course = build_structure([parse_pdf((ERICKSON / f).read_bytes(), f) for f in files])
+    content = " ".join(" ".join(t.content.split()) for m in course.modules for t in m.topics)
+
+    assert "the union of A and B in \u0398(log n) time" in content  # Θ
+    assert "let \u03c0(i) denote" in content  # π
+    assert content.count("\u2264") >= 40 and "\uf8ff" not in content  # ≤
+    assert "\u21e5(" not in content and "\u21e1" not in content  # no ⇥( or ⇡ left
+    assert "m \u2190 \u230an/2\u230b" in content  # what the symbol tables already read stays as it was
+
+
 def test_stacks_side_by_side_read_one_after_the_other_but_a_list_of_terms_row_by_row() -> None:
     from ingestion.pdf_layout import reading_order
     from ingestion.pdf_types import Block as PdfBlock
