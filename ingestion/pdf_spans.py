@@ -175,13 +175,23 @@ def _code_text(lines: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+GAP_EMS = 0.2  # TeX's thin space is 0.17 em, an italic correction under 0.1
+
+
 def _prose_text(lines: list[dict[str, Any]]) -> str:
     """Lines joined into running text; monospaced words inside it stay inline code (`name`)."""
     parts = []
     for line in lines:
-        pieces = []
+        pieces: list[str] = []
+        end, size = None, 0.0
         for span in line["spans"]:
             text = span["text"]
+            # A gap between two spans is a space MuPDF did not write when it is wide: TeX spaces a relation (≤, =)
+            # or an operator by a quarter em and more, and writes no space character ("n ≤1" for n ≤ 1).
+            wide = end is not None and span["bbox"][0] - end >= GAP_EMS * max(size, span["size"])
+            if wide and pieces and not pieces[-1][-1:].isspace() and not text[:1].isspace():
+                pieces.append(" ")
+            end, size = span["bbox"][2], span["size"]
             if _mono(span) and text.strip():
                 lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()) :]
                 text = f"{lead}`{core}`{trail}"

@@ -271,6 +271,8 @@ def test_symbols_a_broken_unicode_map_misnames_read_as_their_glyphs_are_named() 
     assert content.count("\u2264") >= 40 and "\uf8ff" not in content  # ≤
     assert "\u21e5(" not in content and "\u21e1" not in content  # no ⇥( or ⇡ left
     assert "m \u2190 \u230an/2\u230b" in content  # what the symbol tables already read stays as it was
+    # TeX spaces a relation or an operator by a gap, not a space character: the gap is a space.
+    assert "T(n) \u2264 T(n/3) + T(2n/3" in content and "with an m \u00d7 n grid of boxes" in content
 
 
 def test_stacks_side_by_side_read_one_after_the_other_but_a_list_of_terms_row_by_row() -> None:
