@@ -25,9 +25,20 @@ _BFRANGE = re.compile(r"<([0-9A-Fa-f]{1,2})>\s*<([0-9A-Fa-f]{1,2})>\s*<([0-9A-Fa
 _SECTION = re.compile(r"begin(bfchar|bfrange)(.*?)end\1", re.S)
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _REFERENCE = re.compile(r"(\d+) 0 R")
+_SIZED = re.compile(r"(?:big|Big|bigg|Bigg)\d*$|(?<=[a-z])(?:text|display)$")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\ufffd]")
 
 Table = dict[int, str]  # for str.translate
+# TeX's names the Adobe Glyph List lacks, and its angle brackets as mathematics writes them (the list has the
+# deprecated U+2329/U+232A).
+TEX_NAMES = {
+    "floorleft": "\u230a",
+    "floorright": "\u230b",
+    "ceilingleft": "\u2308",
+    "ceilingright": "\u2309",
+    "angleleft": "\u27e8",
+    "angleright": "\u27e9",
+}
 
 
 class FontMaps:
@@ -93,10 +104,18 @@ def _produced(doc: Any, xref: int) -> dict[str, set[str]]:
             continue
         # "lessequal" -> "≤"; "" for a name not in the list. The list's Omega is the ohm sign and its mu the micro
         # sign (NFKC: the Greek letters), its Delta the increment sign.
-        named = unicodedata.normalize("NFKC", toUnicode(names[code])).replace("\u2206", "\u0394")
+        named = unicodedata.normalize("NFKC", _character(names[code])).replace("\u2206", "\u0394")
         usable = len(named) == 1 and not _PRIVATE_USE.match(named) and not named.isspace()
         out.setdefault(text, set()).add(named if usable else "")
     return out if any(text not in named for text, named in out.items()) else {}
+
+
+def _character(name: str) -> str:
+    """A glyph's character by its name; a TeX extension font's sized delimiters and operators ("parenleftbig1",
+    "bracketrightBigg", "summationdisplay") are the character of their base name. The pieces of a tall brace or
+    bracket ("bracelefttp", "braceex") are no character of their own."""
+    base = _SIZED.sub("", name)
+    return TEX_NAMES.get(base) or str(toUnicode(name) or toUnicode(base))
 
 
 def _differences(doc: Any, xref: int) -> dict[int, str]:

@@ -4,6 +4,7 @@ a paragraph that a page or column break cut in two made one again, words broken 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import replace
 
@@ -60,7 +61,9 @@ def _carried_on(paragraphs: list[Paragraph], new: Paragraph) -> list[Paragraph]:
 
     A paragraph in lower case with no unfinished sentence before it opens a paragraph of its own (glossary-style
     notes: "critical density, the density needed to just halt universal expansion.")."""
-    if new.kind != "text" or not new.text[:1].islower() or _statement(new.text):
+    opening = new.text[:1]
+    # A formula's symbol reads on as a lower-case word does ("... priority P/" / "√ r(r + 1), where ...").
+    if new.kind != "text" or not (opening.islower() or unicodedata.category(opening) == "Sm") or _statement(new.text):
         return [*paragraphs, new]
     for back in range(1, min(CARRY_BACK, len(paragraphs)) + 1):
         cut = paragraphs[-back]

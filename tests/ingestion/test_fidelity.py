@@ -273,6 +273,14 @@ def test_symbols_a_broken_unicode_map_misnames_read_as_their_glyphs_are_named() 
     assert "m \u2190 \u230an/2\u230b" in content  # what the symbol tables already read stays as it was
     # TeX spaces a relation or an operator by a gap, not a space character: the gap is a space.
     assert "T(n) \u2264 T(n/3) + T(2n/3" in content and "with an m \u00d7 n grid of boxes" in content
+    # The extension font's sized operators and delimiters by their base names (summationtext is a sum, not "X"),
+    # and a formula's symbol that carries a cut sentence on stays in its paragraph.
+    greedy = parse_pdf((ERICKSON / "04-greedy.pdf").read_bytes(), "04-greedy.pdf")
+    paragraphs = [p.text for s in greedy.sections for p in s.paragraphs]
+    assert sum(p.count("\u2211") for p in paragraphs) >= 10 and "X" not in paragraphs
+    intro = parse_pdf((ERICKSON / "00-intro.pdf").read_bytes(), "00-intro.pdf")
+    intro_text = " ".join(p.text for s in intro.sections for p in s.paragraphs)
+    assert "defined to be P/ \u221a r(r + 1), where P is the state\u2019s population" in intro_text
 
 
 def test_stacks_side_by_side_read_one_after_the_other_but_a_list_of_terms_row_by_row() -> None:
