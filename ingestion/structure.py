@@ -245,7 +245,7 @@ def _place_front_matter(groups: list[_Group], lead_in: list[Paragraph], doc: Par
     title_page = [g for g in groups[:first_front] if g.words < LEAD_IN_MIN_WORDS]
     lead_in = [*lead_in, *(p for g in title_page for _, paragraphs in g.parts for p in paragraphs)]
     front = [g for g in groups if g.kind == "front"]
-    rest = [g for g in groups if g.kind != "front" and g not in title_page]
+    rest = [g for g in groups if g.kind != "front" and all(g is not t for t in title_page)]
     opening: list[tuple[str, list[Paragraph]]] = []
     if _words(lead_in) >= LEAD_IN_MIN_WORDS:
         opening.append((doc.filename.rsplit(".", 1)[0], lead_in))
