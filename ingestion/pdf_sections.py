@@ -48,6 +48,8 @@ def font_headings(pages: list[list[Block]], body: float) -> dict[tuple[int, int]
             title = NUMBERING.sub("", b.text.lstrip(" .")).strip(" .:-")
             if not title or len(b.text) > 120 or not re.search(r"[A-Za-z]{3}", title) or title.endswith((".", ",")):
                 continue
+            if unicodedata.category(title[0]) == "Sm":
+                continue  # a displayed formula set large ("= ((())()()) and y = ..."), not a heading
             if b.size >= body * 1.15 or (b.bold and b.size >= body and NUMBERING.match(b.text)):
                 candidates.append((p, i, b.size, title))
     levels = sorted({round(size) for *_, size, _ in candidates}, reverse=True)[:3]

@@ -15,9 +15,10 @@ from ingestion.quizgen import QuestionDraft
 from ingestion.structure import ModuleDraft
 from tutor.llm.base import LLM, GenerationRequest, Message
 from tutor.quiz.validation import question_problems
-from tutor.textutil import terms
+from tutor.textutil import EXERCISES, terms
 
 MAX_CONTEXT_CHARS = 5000
+TOPIC_SHARE = 800  # characters of a topic worth asking about: a paragraph or two
 SYSTEM = (
     "You write multiple-choice quiz questions for a course, using only the course text you are given. "
     "Reply with JSON only, no prose."
@@ -35,18 +36,34 @@ class Attempt:
 
 
 def module_context(module: ModuleDraft) -> tuple[str, dict[int, str]]:
-    """The module's text with page markers (within the prompt budget), and the source file of each page."""
+    """The module's text with page markers, within the prompt budget, and the source file of each page.
+
+    A week is a whole chapter: its opening pages alone would leave the rest of it unasked. When the week is longer
+    than the budget, each topic gets an equal share (of TOPIC_SHARE characters at least: a week of many topics is
+    read at topics spread evenly from its first to its last), whole paragraphs first, a long one cut at a word.
+    Exercises are prompts, not what the week teaches: left out unless the week has nothing else."""
+    topics = [t for t in module.topics if t.paragraphs]
+    taught = [t for t in topics if not EXERCISES.match(t.title)]
+    topics = taught or topics
+    if sum(len(p.text) + 12 for t in topics for p in t.paragraphs) > MAX_CONTEXT_CHARS and topics:
+        most = max(1, MAX_CONTEXT_CHARS // TOPIC_SHARE)
+        if len(topics) > most:
+            topics = [topics[round(i * (len(topics) - 1) / max(1, most - 1))] for i in range(most)]
+    share = MAX_CONTEXT_CHARS // max(1, len(topics))
     parts: list[str] = []
     pages: dict[int, str] = {}
-    size = 0
-    for topic in module.topics:
+    for topic in topics:
+        size = 0
         for p in topic.paragraphs:
             piece = f"[p. {p.page}] {p.text}"
-            if size + len(piece) > MAX_CONTEXT_CHARS:
-                return "\n\n".join(parts), pages
+            if size + len(piece) > share:
+                if size == 0:  # the topic's first paragraph, cut to its share
+                    parts.append(piece[:share].rsplit(" ", 1)[0])
+                    pages.setdefault(p.page, topic.source_file)
+                break
             parts.append(piece)
             pages.setdefault(p.page, topic.source_file)
-            size += len(piece)
+            size += len(piece) + 2
     return "\n\n".join(parts), pages
 
 

@@ -363,3 +363,9 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
+
+
+# A topic of exercises ("Exercises (part 2)"): its sentences are prompts ("Describe an algorithm ..."), not what the
+# chapter teaches. Quoted in answers only when the question is about exercises or nothing else answers it; read
+# by the quiz writer only when the week has nothing else.
+EXERCISES = re.compile(r"^\s*(?:exercises?|problems|homework|practice problems|review questions)\b", re.I)

@@ -75,3 +75,20 @@ def test_options_sent_as_a_list_are_read_as_letters_and_other_shapes_are_named()
     result = parse(_reply(as_list, as_text), module, context, pages)
     assert [q.options["B"] for q in result.questions] == ["the nucleus"]
     assert len(result.problems) == 1 and result.problems[0].startswith("question 2")
+
+
+def test_the_model_reads_a_long_week_from_its_first_topic_to_its_last_not_its_exercises() -> None:
+    """A week is a whole chapter: the prompt samples its topics evenly instead of stopping after its first pages."""
+    from ingestion.quizgen_llm import MAX_CONTEXT_CHARS
+
+    def topic(n: int, title: str) -> TopicDraft:
+        text = f"Topic {n} explains idea number {n} at length. " * 30  # ~1,300 characters
+        return TopicDraft(title, text, n, 1, "book.pdf", n, n, [Paragraph(text, n)])
+
+    topics = [topic(n, f"Section {n}") for n in range(1, 13)] + [topic(13, "Exercises (part 1)")]
+    context, pages = module_context(ModuleDraft(1, "Chapter", "", [], topics))
+
+    assert len(context) <= MAX_CONTEXT_CHARS
+    assert "Topic 1 explains" in context and "Topic 12 explains" in context
+    assert "Topic 13" not in context and 13 not in pages
+    assert len({n for n in range(1, 13) if f"Topic {n} explains" in context}) >= 5

@@ -24,7 +24,7 @@ import numpy as np
 from tutor.answers.passages import Sentence, split_passage
 from tutor.embeddings import Embedder
 from tutor.llm.base import Passage
-from tutor.textutil import stem, words
+from tutor.textutil import EXERCISES, stem, words
 
 Kind = Literal["definition", "explain", "how", "example", "difference", "error", "other"]
 
@@ -129,9 +129,6 @@ NEIGHBOUR_RATIO = 0.5
 SHORTLIST = 12  # sentences whose meaning is scored per answer
 REPEAT_PENALTY = 0.5
 NEW_TERM_BONUS = 0.03
-# A topic of exercises ("Exercises (part 2)"): its sentences are prompts ("Describe an algorithm ..."), quoted when
-# the question is about exercises or nothing else in the passages answers it.
-EXERCISES = re.compile(r"^\s*(?:exercises?|problems|homework|practice problems|review questions)\b", re.I)
 EXERCISE_ASKED = re.compile(r"\b(?:exercises?|problems?|homework|assignments?)\b", re.I)
 FOLLOW_RATIO = 0.4  # a further sentence is quoted only when it scores this close to the first
 RESTATES_NEW_TERMS = 1  # a sentence adding no more content words than this to the question only restates it
