@@ -24,17 +24,14 @@ sys.path.insert(0, str(REPO))
 
 from ingestion.keyterms import STOPWORDS  # noqa: E402
 from ingestion.pdf import parse_pdf  # noqa: E402
-from ingestion.quizgen import GENERIC, QuestionDraft, generate_module_quiz, glossary, quiz_size  # noqa: E402
+from ingestion.quizgen import GENERIC, QuestionDraft, course_quizzes  # noqa: E402
 from ingestion.structure import ModuleDraft, build_structure  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 
 
 def questions_for(modules: list[ModuleDraft]) -> list[QuestionDraft]:
-    terms, aliases = glossary(modules)
-    return [
-        q for m in modules for q in generate_module_quiz(m, terms, aliases, num_questions=quiz_size(m), seed=m.week)
-    ]
+    return [q for quiz in course_quizzes(modules) for q in quiz]
 
 
 def quality(questions: list[QuestionDraft]) -> dict[str, object]:

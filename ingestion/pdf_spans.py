@@ -293,10 +293,9 @@ def _math_symbols(span: dict[str, Any]) -> str:
     return text
 
 
-def page_blocks(page: Any, number: int, fonts: FontMaps | None = None) -> list[Block]:
+def page_blocks(page: Any, number: int, fonts: FontMaps) -> list[Block]:
     """The page's text blocks; `fonts`: the document's, to read back what broken ToUnicode maps misname."""
     out = []
-    fonts = fonts or FontMaps(page.parent)
     fonts.on_page(page)
     for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
         if b.get("type") != 0:

@@ -36,7 +36,7 @@ from ingestion.errors import IngestionError
 from ingestion.liveness import default_worker_name, heartbeat
 from ingestion.ocr_sandbox import OcrLimits, parse_with_ocr, scanned_notes
 from ingestion.pdf import ParsedDocument
-from ingestion.quizgen import QuestionDraft, generate_module_quiz, glossary, quiz_size
+from ingestion.quizgen import QuestionDraft, course_quizzes, quiz_size
 from ingestion.quizgen_llm import generate_with_llm
 from ingestion.sandbox import ParseLimits
 from ingestion.storage import FileStorage
@@ -171,7 +171,7 @@ class Ingestor:
                 modules = [await self._llm_week(m, week_sources) for m in modules]
         await jobs.report(self.sessions, job_id, 30, f"Writing quizzes for {len(modules)} week(s).{note}")
         with self.timings.stage("quizzes"):
-            quizzes = await asyncio.to_thread(self._quizzes, modules)
+            quizzes = await asyncio.to_thread(course_quizzes, modules)
             if self.llm is not None:
                 quizzes = [
                     await self._llm_quiz(m, offline, quiz_sources) for m, offline in zip(modules, quizzes, strict=True)
@@ -270,10 +270,6 @@ class Ingestor:
         source = "llm" if written else "offline"
         sources[source] = sources.get(source, 0) + 1
         return written
-
-    def _quizzes(self, modules: list[ModuleDraft]) -> list[list[QuestionDraft]]:
-        terms, aliases = glossary(modules)
-        return [generate_module_quiz(m, terms, aliases, num_questions=quiz_size(m), seed=m.week) for m in modules]
 
     def _chunks(self, course_id: int, modules: list[ModuleDraft], files: dict[str, SourceFile]) -> list[PlannedChunk]:
         planned = []

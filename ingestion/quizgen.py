@@ -26,6 +26,7 @@ from tutor.quiz.validation import LETTERS, question_problems
 
 BLANK = "_____"
 MIN_QUESTIONS, MAX_QUESTIONS = 5, 10
+POINTING_BACK = ("this", "these", "those", "such")  # "Edges satisfying this condition": the sentence before says
 WORD_AT = re.compile(r"\w+")
 # How the text marks a key term, strongest first: questions are asked on the best-marked terms first.
 EVIDENCE = ("defined", "glossary", "emphasised", "heading", "frequent")
@@ -190,7 +191,7 @@ def _stands_alone(definition: str) -> bool:
         2 <= len(words) <= 20
         and definition[:1].isalpha()
         and words[0] not in DANGLING
-        and not any(w in ("whereas", "while", "but", "however", "this", "these", "those", "such") for w in words)
+        and not any(w in ("whereas", "while", "but", "however", *POINTING_BACK) for w in words)
         and not definition.rstrip().endswith("!")
         and not title
     )
@@ -362,6 +363,12 @@ def quiz_size(module: ModuleDraft) -> int:
     return min(MAX_QUESTIONS, max(MIN_QUESTIONS, sum(t.words for t in module.topics) // 1500))
 
 
+def course_quizzes(modules: list[ModuleDraft]) -> list[list[QuestionDraft]]:
+    """Each week's offline quiz, sized to the week, with distractors from the whole course's terms."""
+    terms, aliases = glossary(modules)
+    return [generate_module_quiz(m, terms, aliases, num_questions=quiz_size(m), seed=m.week) for m in modules]
+
+
 def generate_module_quiz(
     module: ModuleDraft,
     terms: list[KeyTerm],
@@ -487,5 +494,5 @@ def _self_contained(sentence: str) -> bool:
         bool(words)
         and sentence[:1].isalnum()
         and words[0] not in ("otherwise", "then", "similarly", "conversely")
-        and not any(w in ("this", "these", "those", "such") for w in words)
+        and not any(w in POINTING_BACK for w in words)
     )

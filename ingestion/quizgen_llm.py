@@ -43,27 +43,26 @@ def module_context(module: ModuleDraft) -> tuple[str, dict[int, str]]:
     read at topics spread evenly from its first to its last), whole paragraphs first, a long one cut at a word.
     Exercises are prompts, not what the week teaches: left out unless the week has nothing else."""
     topics = [t for t in module.topics if t.paragraphs]
-    taught = [t for t in topics if not EXERCISES.match(t.title)]
-    topics = taught or topics
-    if sum(len(p.text) + 12 for t in topics for p in t.paragraphs) > MAX_CONTEXT_CHARS and topics:
-        most = max(1, MAX_CONTEXT_CHARS // TOPIC_SHARE)
-        if len(topics) > most:
-            topics = [topics[round(i * (len(topics) - 1) / max(1, most - 1))] for i in range(most)]
+    topics = [t for t in topics if not EXERCISES.match(t.title)] or topics
+    pieces = [[(f"[p. {p.page}] {p.text}", p.page) for p in t.paragraphs] for t in topics]
+    most = max(1, MAX_CONTEXT_CHARS // TOPIC_SHARE)
+    if sum(len(text) + 2 for topic in pieces for text, _ in topic) > MAX_CONTEXT_CHARS and len(topics) > most:
+        picked = [round(i * (len(topics) - 1) / max(1, most - 1)) for i in range(most)]
+        topics, pieces = [topics[i] for i in picked], [pieces[i] for i in picked]
     share = MAX_CONTEXT_CHARS // max(1, len(topics))
     parts: list[str] = []
     pages: dict[int, str] = {}
-    for topic in topics:
+    for topic, texts in zip(topics, pieces, strict=True):
         size = 0
-        for p in topic.paragraphs:
-            piece = f"[p. {p.page}] {p.text}"
-            if size + len(piece) > share:
+        for text, page in texts:
+            if size + len(text) > share:
                 if size == 0:  # the topic's first paragraph, cut to its share
-                    parts.append(piece[:share].rsplit(" ", 1)[0])
-                    pages.setdefault(p.page, topic.source_file)
+                    parts.append(text[:share].rsplit(" ", 1)[0])
+                    pages.setdefault(page, topic.source_file)
                 break
-            parts.append(piece)
-            pages.setdefault(p.page, topic.source_file)
-            size += len(piece) + 2
+            parts.append(text)
+            pages.setdefault(page, topic.source_file)
+            size += len(text) + 2
     return "\n\n".join(parts), pages
 
 
